@@ -1,0 +1,185 @@
+// Package cli wires tcptune's commands: flags -> options -> calls into the
+// domain packages -> a printer (text | json | prometheus). Domain logic does
+// not live here; each command is one file with a newXxxCmd(*Globals).
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tcptune/tcptune/profiles"
+	"github.com/tcptune/tcptune/sysctl"
+)
+
+// Exit statuses, shared by every command.
+const (
+	ExitOK    = 0
+	ExitError = 1
+	// ExitChanges: drift found (diff, status), findings (doctor), or
+	// something changed (apply --detailed-exitcode).
+	ExitChanges = 2
+)
+
+// DefaultProfileDir is where user profiles live.
+const DefaultProfileDir = "/etc/tcptune/profiles.d"
+
+// Globals are the flags every command shares, plus the IO streams.
+type Globals struct {
+	SysctlRoot  string
+	Output      string
+	ProfileDirs []string
+	Files       []string
+	NetnsKind   string // auto | initial | child
+
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+}
+
+// exitError carries an exit status without a message (drift is not an error
+// to print, but it is status 2).
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+// withExit returns an error that makes Run exit with code and print nothing.
+func withExit(code int) error { return exitError{code} }
+
+// hintError is an error with a follow-up line telling the user what to do.
+type hintError struct {
+	err  error
+	hint string
+}
+
+func (e hintError) Error() string { return e.err.Error() }
+func (e hintError) Unwrap() error { return e.err }
+
+// withHint attaches a hint to err; the CLI prints it as "tcptune: hint: ...".
+func withHint(err error, format string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	return hintError{err: err, hint: fmt.Sprintf(format, args...)}
+}
+
+// Run executes tcptune with args and returns the exit status.
+func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	g := &Globals{Stdin: stdin, Stdout: stdout, Stderr: stderr}
+	root := newRootCmd(g)
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.Execute()
+	if err == nil {
+		return ExitOK
+	}
+	var ee exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	fmt.Fprintf(stderr, "tcptune: error: %s\n", strings.TrimSpace(err.Error()))
+	var he hintError
+	if errors.As(err, &he) && he.hint != "" {
+		fmt.Fprintf(stderr, "tcptune: hint: %s\n", he.hint)
+	} else if strings.Contains(err.Error(), "unknown command") || strings.Contains(err.Error(), "unknown flag") ||
+		strings.Contains(err.Error(), "accepts") || strings.Contains(err.Error(), "requires at least") {
+		fmt.Fprintf(stderr, "tcptune: hint: see 'tcptune --help'\n")
+	}
+	return ExitError
+}
+
+// commands is the list of subcommand constructors. Each command lives in its
+// own file; add yours here.
+var commands = []func(*Globals) *cobra.Command{
+	newListCmd,
+	newShowCmd,
+	newValidateCmd,
+	newDiffCmd,
+	newVersionCmd,
+}
+
+func newRootCmd(g *Globals) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "tcptune",
+		Short: "Tune the Linux network stack from declarative profiles",
+		Long: `tcptune tunes the Linux network stack from declarative YAML profiles.
+
+It validates a profile before anything touches the kernel, shows the plan
+(live vs desired), applies all-or-nothing with read-back and rollback, and
+persists to sysctl.d.
+
+Built-in profiles: high-concurrency, fail-fast, syn-flood ('tcptune list').
+
+Exit status: 0 ok / in sync, 1 error, 2 drift or changes (see each command).`,
+		SilenceUsage:      true,
+		SilenceErrors:     true,
+		CompletionOptions: cobra.CompletionOptions{HiddenDefaultCmd: false},
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return g.check(cmd)
+		},
+	}
+	pf := root.PersistentFlags()
+	pf.StringVar(&g.SysctlRoot, "sysctl-root", sysctl.DefaultRoot, "directory holding the sysctl tree (a fake tree for tests)")
+	pf.StringVarP(&g.Output, "output", "o", "text", "output format: text|json")
+	pf.StringSliceVar(&g.ProfileDirs, "profile-dir", []string{DefaultProfileDir}, "directories of user profiles (*.yaml)")
+	pf.StringArrayVarP(&g.Files, "file", "f", nil, "load a profile from FILE (repeatable); its name becomes usable as P")
+	pf.StringVar(&g.NetnsKind, "netns-kind", "auto", "network namespace kind: auto|initial|child (auto detects it for /proc/sys; a fake root counts as initial)")
+	_ = root.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json", "prometheus"}, cobra.ShellCompDirectiveNoFileComp))
+	for _, c := range commands {
+		root.AddCommand(c(g))
+	}
+	return root
+}
+
+// allowedOutputs is set per command through the "outputs" annotation;
+// the default is text and json.
+func (g *Globals) check(cmd *cobra.Command) error {
+	allowed := []string{"text", "json"}
+	if a, ok := cmd.Annotations["outputs"]; ok {
+		allowed = strings.Split(a, ",")
+	}
+	if !slices.Contains(allowed, g.Output) {
+		return withHint(fmt.Errorf("unknown output format %q for %s", g.Output, cmd.CommandPath()),
+			"allowed values: %s", strings.Join(allowed, ", "))
+	}
+	switch g.NetnsKind {
+	case "auto", "initial", "child":
+	default:
+		return withHint(fmt.Errorf("unknown --netns-kind %q", g.NetnsKind), "allowed values: auto, initial, child")
+	}
+	return nil
+}
+
+// FS returns the sysctl tree the command works on.
+func (g *Globals) FS() *sysctl.FS { return sysctl.NewFS(g.SysctlRoot) }
+
+// Netns returns the network namespace kind for host-wide key handling.
+func (g *Globals) Netns() sysctl.NetnsKind {
+	switch g.NetnsKind {
+	case "initial":
+		return sysctl.NetnsInitial
+	case "child":
+		return sysctl.NetnsChild
+	}
+	if g.SysctlRoot != sysctl.DefaultRoot {
+		return sysctl.NetnsInitial
+	}
+	return sysctl.DetectNetns("/proc")
+}
+
+// Loader returns the profile loader for the shared flags.
+func (g *Globals) Loader() *profiles.Loader {
+	return &profiles.Loader{Dirs: g.ProfileDirs, Files: g.Files}
+}
+
+// JSON reports whether JSON output was asked for.
+func (g *Globals) JSON() bool { return g.Output == "json" }
+
+// fileExists is used for hints.
+func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }

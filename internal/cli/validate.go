@@ -1,0 +1,108 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tcptune/tcptune/profiles"
+	"github.com/tcptune/tcptune/validate"
+)
+
+type validateOptions struct {
+	kernel bool
+}
+
+type validateJSON struct {
+	Valid       bool                  `json:"valid"`
+	Profiles    []string              `json:"profiles"`
+	Errors      int                   `json:"errors"`
+	Warnings    int                   `json:"warnings"`
+	Diagnostics []validate.Diagnostic `json:"diagnostics"`
+}
+
+func newValidateCmd(g *Globals) *cobra.Command {
+	o := &validateOptions{}
+	cmd := &cobra.Command{
+		Use:   "validate P|FILE...",
+		Short: "Check profiles against the catalog and the rules across keys",
+		Long: `Validate profiles (by name or file) without touching the kernel: the YAML
+schema, every key against tcptune's catalog of tunables (type, bounds from the
+kernel source, removed keys), and the rules across keys (tcp_rmem ordering,
+port range against ip_unprivileged_port_start and reserved ports, ...).
+Several profiles are validated as their composition.
+
+With --kernel it also reads the running kernel (or --sysctl-root): every key
+must exist and be writable here; keys the catalog does not know but the
+kernel has become warnings; inside a container's network namespace host-wide
+keys are reported as such.
+
+Exit status: 0 valid (warnings allowed), 1 invalid.`,
+		Example: `  tcptune validate high-concurrency
+  tcptune validate ./my-profile.yaml --kernel
+  tcptune validate -o json fail-fast`,
+		Args:              cobra.MinimumNArgs(1),
+		ValidArgsFunction: profileArgs(g),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return o.run(g, args)
+		},
+	}
+	cmd.Flags().BoolVar(&o.kernel, "kernel", false, "also check every key exists and is writable on the running kernel")
+	return cmd
+}
+
+func (o *validateOptions) run(g *Globals, args []string) error {
+	out := validateJSON{Profiles: args, Diagnostics: []validate.Diagnostic{}}
+	r, err := g.Loader().Resolve(args...)
+	var de *profiles.DecodeError
+	switch {
+	case errors.As(err, &de):
+		out.Diagnostics = append(out.Diagnostics, validate.Diagnostic{
+			Severity: validate.SevError, Key: de.Key, Pos: de.Pos, Message: de.Msg,
+			Hint: "fix the profile file; see 'Profile schema' in the README",
+		})
+	case err != nil:
+		if g.JSON() {
+			out.Diagnostics = append(out.Diagnostics, validate.Diagnostic{Severity: validate.SevError, Message: err.Error()})
+			break
+		}
+		_, err = g.resolve(args) // same error, with the hint
+		return err
+	default:
+		out.Profiles = r.Profiles
+		var k *validate.Kernel
+		if o.kernel {
+			k = &validate.Kernel{FS: g.FS(), Netns: g.Netns()}
+		}
+		out.Diagnostics = append(out.Diagnostics, validate.Validate(r, k)...)
+	}
+	for _, d := range out.Diagnostics {
+		switch d.Severity {
+		case validate.SevError:
+			out.Errors++
+		case validate.SevWarning:
+			out.Warnings++
+		}
+	}
+	out.Valid = out.Errors == 0
+	if g.JSON() {
+		if err := writeJSON(g.Stdout, out); err != nil {
+			return err
+		}
+	} else {
+		for _, d := range out.Diagnostics {
+			fmt.Fprintln(g.Stderr, d.String())
+		}
+		if out.Valid {
+			fmt.Fprintf(g.Stdout, "%s: valid (%d warnings)\n", strings.Join(out.Profiles, " + "), out.Warnings)
+		} else {
+			fmt.Fprintf(g.Stdout, "%s: invalid (%d errors, %d warnings)\n", strings.Join(out.Profiles, " + "), out.Errors, out.Warnings)
+		}
+	}
+	if !out.Valid {
+		return withExit(ExitError)
+	}
+	return nil
+}

@@ -1,0 +1,139 @@
+// Package sysctl is tcptune's interface to the kernel's sysctl tree.
+//
+// It owns three things and nothing else:
+//
+//   - Key: a validated sysctl name. Names are accepted in dotted form
+//     (net.ipv4.tcp_rmem) or slash form (net/ipv4/tcp_rmem) and follow
+//     systemd's rule for components that contain dots, such as the interface
+//     eth0.100: in dotted form the dot inside the component is written as a
+//     slash (net.ipv4.conf.eth0/100.forwarding), see sysctl.d(5).
+//   - Value: a whitespace-normalised value, so "4096\t131072\t6291456" from
+//     the kernel equals "4096 131072 6291456" from a profile.
+//   - FS: reads and writes under a configurable root (/proc/sys, or a temp
+//     dir in tests) through os.Root, so no key can reach a file outside it,
+//     and classifies errors (not present, read-only, rejected, permission).
+//
+// This package imports nothing else of tcptune.
+package sysctl
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"unicode"
+)
+
+// Key is a validated sysctl name. Its zero value is not a valid key; build
+// keys with ParseKey or MustKey.
+//
+// Key is comparable and can be used as a map key.
+type Key struct {
+	// path is the slash-separated path below the sysctl root; for
+	// net.ipv4.conf.eth0/100.forwarding it is net/ipv4/conf/eth0.100/forwarding.
+	path string
+}
+
+// ErrBadKey is wrapped by every error ParseKey returns.
+var ErrBadKey = errors.New("invalid sysctl key")
+
+// maxKeyLen bounds a key; the longest names in the kernel are well under 128.
+const maxKeyLen = 256
+
+// ParseKey validates and normalises a sysctl name given in dotted or slash
+// form. It rejects anything that could name a file outside the sysctl root or
+// break a line-oriented file: empty names and components, "." and "..",
+// absolute names, whitespace, control characters, glob characters and '='.
+func ParseKey(s string) (Key, error) {
+	bad := func(why string) (Key, error) {
+		return Key{}, fmt.Errorf("%w %q: %s", ErrBadKey, s, why)
+	}
+	if s == "" {
+		return bad("empty name")
+	}
+	if len(s) > maxKeyLen {
+		return bad(fmt.Sprintf("longer than %d characters", maxKeyLen))
+	}
+	for _, r := range s {
+		switch {
+		case r == '\n' || r == '\r' || r == 0:
+			return bad("contains a line break or NUL")
+		case unicode.IsControl(r):
+			return bad("contains a control character")
+		case unicode.IsSpace(r):
+			return bad("contains whitespace")
+		case r == '=' || r == '*' || r == '?' || r == '[' || r == ']' || r == '\\':
+			return bad(fmt.Sprintf("contains %q, which is not allowed in a key", r))
+		case r > unicode.MaxASCII:
+			return bad("contains a non-ASCII character")
+		}
+	}
+	if s[0] == '/' {
+		return bad("absolute paths are not keys; give the name below /proc/sys, e.g. net.core.somaxconn")
+	}
+	// systemd's rule (sysctl_normalize): the first separator decides. If it is
+	// a slash the name is already a path; if it is a dot, dots separate
+	// components and slashes stand for dots inside a component.
+	var parts []string
+	if i := strings.IndexAny(s, "./"); i >= 0 && s[i] == '.' {
+		for _, p := range strings.Split(s, ".") {
+			parts = append(parts, strings.ReplaceAll(p, "/", "."))
+		}
+	} else {
+		parts = strings.Split(s, "/")
+	}
+	for _, p := range parts {
+		switch p {
+		case "":
+			return bad("empty component")
+		case ".", "..":
+			return bad(fmt.Sprintf("component %q is not allowed", p))
+		}
+	}
+	return Key{path: strings.Join(parts, "/")}, nil
+}
+
+// MustKey is ParseKey for names known at compile time; it panics on error.
+func MustKey(s string) Key {
+	k, err := ParseKey(s)
+	if err != nil {
+		panic(err)
+	}
+	return k
+}
+
+// String returns the canonical dotted name, with dots inside a component
+// written as slashes (systemd's rule), e.g. net.ipv4.conf.eth0/100.forwarding.
+func (k Key) String() string {
+	parts := strings.Split(k.path, "/")
+	out := make([]string, len(parts))
+	for i, p := range parts {
+		out[i] = strings.ReplaceAll(p, ".", "/")
+	}
+	return strings.Join(out, ".")
+}
+
+// Path returns the slash-separated path relative to the sysctl root,
+// e.g. net/ipv4/conf/eth0.100/forwarding.
+func (k Key) Path() string { return k.path }
+
+// IsZero reports whether k is the zero Key.
+func (k Key) IsZero() bool { return k.path == "" }
+
+// Base returns the last component, e.g. somaxconn.
+func (k Key) Base() string { return k.path[strings.LastIndexByte(k.path, '/')+1:] }
+
+// Compare orders keys by path, for deterministic output and write order.
+func (k Key) Compare(o Key) int { return strings.Compare(k.path, o.path) }
+
+// MarshalText implements encoding.TextMarshaler with the dotted name.
+func (k Key) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler through ParseKey.
+func (k *Key) UnmarshalText(b []byte) error {
+	p, err := ParseKey(string(b))
+	if err != nil {
+		return err
+	}
+	*k = p
+	return nil
+}
