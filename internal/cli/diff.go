@@ -65,7 +65,8 @@ func (g *Globals) resolveValid(args []string) (*profiles.Resolved, error) {
 	}
 	ds := validate.Validate(r, nil)
 	for _, d := range ds {
-		if d.Severity == validate.SevError || !g.JSON() {
+		// Notes are for 'validate'; here only what may stop or surprise.
+		if d.Severity == validate.SevError || (d.Severity == validate.SevWarning && !g.JSON()) {
 			fmt.Fprintln(g.Stderr, d.String())
 		}
 	}
