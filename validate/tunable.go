@@ -96,13 +96,18 @@ func (t Tunable) Bounds() string {
 	return t.rangeText()
 }
 
-// rangeText renders Min..Max.
+// rangeText renders Min..Max, with UsefulMin in place of Min when set: the
+// range worth writing, not the kernel's whole int range.
 func (t Tunable) rangeText() string {
+	lo := t.Min
+	if t.UsefulMin != nil {
+		lo = t.UsefulMin
+	}
 	switch {
-	case t.Min != nil && t.Max != nil:
-		return fmt.Sprintf("%d..%d", *t.Min, *t.Max)
-	case t.Min != nil:
-		return fmt.Sprintf(">= %d", *t.Min)
+	case lo != nil && t.Max != nil:
+		return fmt.Sprintf("%d..%d", *lo, *t.Max)
+	case lo != nil:
+		return fmt.Sprintf(">= %d", *lo)
 	case t.Max != nil:
 		return fmt.Sprintf("<= %d", *t.Max)
 	}

@@ -102,6 +102,10 @@ var commands = []func(*Globals) *cobra.Command{
 	newValidateCmd,
 	newDiffCmd,
 	newVersionCmd,
+	newCatalogCmd,
+	newDoctorCmd,
+	newApplyCmd, newRollbackCmd, newStatusCmd,
+	newLabCmd,
 }
 
 func newRootCmd(g *Globals) *cobra.Command {
@@ -121,7 +125,10 @@ Exit status: 0 ok / in sync, 1 error, 2 drift or changes (see each command).`,
 		SilenceErrors:     true,
 		CompletionOptions: cobra.CompletionOptions{HiddenDefaultCmd: false},
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			return g.check(cmd)
+			if err := g.check(cmd); err != nil {
+				return err
+			}
+			return g.enterNetns(cmd) // netns.go: --netns re-executes tcptune there
 		},
 	}
 	pf := root.PersistentFlags()
@@ -134,6 +141,7 @@ Exit status: 0 ok / in sync, 1 error, 2 drift or changes (see each command).`,
 	for _, c := range commands {
 		root.AddCommand(c(g))
 	}
+	addNetnsFlags(root)
 	return root
 }
 

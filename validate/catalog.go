@@ -1,0 +1,78 @@
+package validate
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+
+	"github.com/tcptune/tcptune/sysctl"
+)
+
+// Bounds shared by many entries. The kernel's generic proc handlers decide
+// what a write may contain (kernel/sysctl.c):
+//   - proc_dointvec: any C int, negatives included;
+//   - proc_dou8vec_minmax: 0..255 unless extra1/extra2 narrow it;
+//   - proc_dointvec_jiffies: seconds, refused above INT_MAX/HZ. HZ is a build
+//     option (Debian: 250, others 1000); tcptune uses HZ=1000, the strictest
+//     common setting, so a profile valid here is valid on every such kernel.
+//   - proc_doulongvec_minmax: 0..ULONG_MAX; tcptune parses int64, so it caps
+//     at LONG_MAX.
+const (
+	intMin     = math.MinInt32
+	intMax     = math.MaxInt32
+	u8Max      = math.MaxUint8
+	jiffiesMax = math.MaxInt32 / 1000
+	longMax    = math.MaxInt64
+)
+
+func i64(n int64) *int64 { return &n }
+
+// catalog maps the canonical dotted name to its entry; filled by init from
+// the per-subsystem lists (catalog_core.go, catalog_ipv4.go).
+var catalog = map[string]Tunable{}
+
+// sorted is the catalog in key order, for Catalog and Suggest.
+var sorted []Tunable
+
+func init() {
+	for _, group := range [][]Tunable{coreTunables, ipv4Tunables} {
+		for _, t := range group {
+			name := t.Key.String()
+			if _, dup := catalog[name]; dup {
+				panic(fmt.Sprintf("validate: %s is in the catalog twice", name))
+			}
+			catalog[name] = t
+			sorted = append(sorted, t)
+		}
+	}
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Key.Compare(sorted[j].Key) < 0 })
+}
+
+// Lookup returns the catalog entry for k.
+func Lookup(k sysctl.Key) (Tunable, bool) {
+	t, ok := catalog[k.String()]
+	return t, ok
+}
+
+// Catalog returns every known tunable, sorted by key. The slice is a copy;
+// callers may keep or change it.
+func Catalog() []Tunable {
+	out := make([]Tunable, len(sorted))
+	copy(out, sorted)
+	return out
+}
+
+// ScopeOf returns the scope of k. Keys outside the catalog count as per
+// network namespace under net. (most of net.ipv4 and net.ipv6 are) and as
+// host-wide otherwise (fs.*, kernel.*, vm.* know nothing of network
+// namespaces).
+func ScopeOf(k sysctl.Key) Scope {
+	if t, ok := Lookup(k); ok {
+		return t.Scope
+	}
+	if k.Path() == "net" || strings.HasPrefix(k.Path(), "net/") {
+		return ScopeNetns
+	}
+	return ScopeGlobal
+}

@@ -1,0 +1,91 @@
+package validate
+
+import (
+	"testing"
+
+	"github.com/tcptune/tcptune/sysctl"
+)
+
+// hostFiles is a small fake /proc/sys of the initial namespace.
+func hostFiles() map[string]string {
+	return map[string]string{
+		"net.core.somaxconn":                        "4096",
+		"net.core.netdev_max_backlog":               "1000",
+		"net.core.rmem_max":                         "212992",
+		"net.ipv4.tcp_syncookies":                   "1",
+		"net.ipv4.tcp_ecn":                          "2",
+		"net.ipv4.ip_local_port_range":              "32768\t60999",
+		"net.ipv4.ip_unprivileged_port_start":       "2000",
+		"net.ipv4.ip_local_reserved_ports":          "",
+		"net.ipv4.tcp_congestion_control":           "cubic",
+		"net.ipv4.tcp_available_congestion_control": "reno cubic",
+		"fs.file-max":                               "9223372036854775807",
+	}
+}
+
+func TestValidateKernel(t *testing.T) {
+	const (
+		somax   = "net.core.somaxconn"
+		backlog = "net.core.netdev_max_backlog"
+		rmemMax = "net.core.rmem_max"
+		linear  = "net.ipv4.tcp_syn_linear_timeouts"
+		pr      = "net.ipv4.ip_local_port_range"
+		cc      = "net.ipv4.tcp_congestion_control"
+		fileMax = "fs.file-max"
+	)
+	tests := []struct {
+		name     string
+		netns    sysctl.NetnsKind
+		readOnly []string
+		lines    []string
+		want     []brief
+		contains []string
+	}{
+		{"present and writable", sysctl.NetnsInitial, nil, []string{somax + ": 8192", backlog + ": 4096"}, nil, nil},
+		{"read-only key", sysctl.NetnsInitial, []string{somax}, []string{somax + ": 8192"},
+			[]brief{keyAt(SevError, somax, 1)}, []string{"read-only here"}},
+		{"missing key, with the version that added it", sysctl.NetnsInitial, nil, []string{linear + ": 4"},
+			[]brief{keyAt(SevError, linear, 1)}, []string{"not present on this kernel", "added in Linux 6.5"}},
+		{"key outside the catalog but on the kernel", sysctl.NetnsInitial, nil, []string{"net.ipv4.tcp_ecn: 1"},
+			[]brief{keyAt(SevWarning, "net.ipv4.tcp_ecn", 1)}, []string{"not in tcptune's catalog, but present on this kernel"}},
+		{"unknown key, suggestion from the kernel's keys", sysctl.NetnsInitial, nil, []string{"net.ipv4.tcp_ecm: 1"},
+			[]brief{keyAt(SevError, "net.ipv4.tcp_ecm", 1)}, []string{"did you mean net.ipv4.tcp_ecn or net.ipv4.tcp_mem?"}},
+		{"live unprivileged start feeds the port range rule", sysctl.NetnsInitial, nil, []string{pr + ": 1501 60000"},
+			[]brief{valAt(SevError, pr, 1)}, []string{"ip_unprivileged_port_start 2000 (live value)"}},
+		{"congestion control not available", sysctl.NetnsInitial, nil, []string{cc + ": bbr"},
+			[]brief{valAt(SevWarning, cc, 1)}, []string{`"bbr" is not among this kernel's available algorithms (reno cubic)`}},
+		{"congestion control available", sysctl.NetnsInitial, nil, []string{cc + ": reno"}, nil, nil},
+		{"child netns: absent global key is a note", sysctl.NetnsChild, nil, []string{"net.core.netdev_budget: 600"},
+			[]brief{keyAt(SevNote, "net.core.netdev_budget", 1)}, []string{"host-wide key, not settable from this network namespace"}},
+		{"child netns: visible global keys are notes too", sysctl.NetnsChild, nil, []string{rmemMax + ": 16777216", fileMax + ": 1000000"},
+			[]brief{keyAt(SevNote, rmemMax, 1), keyAt(SevNote, fileMax, 2)}, []string{"host-wide"}},
+		{"child netns: namespaced key still checked", sysctl.NetnsChild, nil, []string{linear + ": 4"},
+			[]brief{keyAt(SevError, linear, 1)}, []string{"not present"}},
+		{"initial netns: missing global key is an error", sysctl.NetnsInitial, nil, []string{"net.core.netdev_budget: 600"},
+			[]brief{keyAt(SevError, "net.core.netdev_budget", 1)}, []string{"not present on this kernel"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			k := fakeKernel(t, tt.netns, hostFiles(), tt.readOnly...)
+			ds := Validate(resolve(t, profile(tt.lines...)), k)
+			if tt.want == nil {
+				tt.want = []brief{}
+			}
+			check(t, ds, tt.want, tt.contains...)
+		})
+	}
+}
+
+// Without --kernel the same unknown key is an error even if some kernel has
+// it: tcptune cannot know.
+func TestUnknownKeyWithoutKernel(t *testing.T) {
+	ds := Validate(resolve(t, profile("net.ipv4.tcp_ecn: 1")), nil)
+	check(t, ds, []brief{keyAt(SevError, "net.ipv4.tcp_ecn", 1)}, "unknown sysctl key")
+}
+
+// A broken root is "could not check", not a verdict on the profile.
+func TestKernelRootMissing(t *testing.T) {
+	k := &Kernel{FS: sysctl.NewFS(t.TempDir() + "/nope"), Netns: sysctl.NetnsInitial}
+	ds := Validate(resolve(t, profile("net.core.somaxconn: 8192")), k)
+	check(t, ds, []brief{keyAt(SevWarning, "net.core.somaxconn", 1)}, "could not check the running kernel")
+}

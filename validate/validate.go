@@ -1,0 +1,223 @@
+package validate
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/tcptune/tcptune/profiles"
+	"github.com/tcptune/tcptune/sysctl"
+)
+
+// Validate checks a resolved profile: each key against the catalog (known,
+// not removed, value of the right shape and within the kernel's bounds),
+// then the rules that span several keys (rules.go), then, when k is not nil,
+// the running kernel (kernel.go). Diagnostics carry the setting's position:
+// the value's for value problems, the key's for key problems. They are
+// sorted by file, line, column, severity, key and message, so the output is
+// stable.
+func Validate(r *profiles.Resolved, k *Kernel) []Diagnostic {
+	if r == nil {
+		return nil
+	}
+	c := &checker{r: r, k: k}
+	for _, s := range r.Settings {
+		c.setting(s)
+	}
+	c.rules()
+	sortDiagnostics(c.ds)
+	return c.ds
+}
+
+// checker accumulates diagnostics for one Validate call.
+type checker struct {
+	r  *profiles.Resolved
+	k  *Kernel
+	ds []Diagnostic
+
+	// kernelKeys is the kernel's key list for did-you-mean, read once and
+	// only when an unknown key needs it.
+	kernelKeys []sysctl.Key
+	listed     bool
+}
+
+func (c *checker) add(sev Severity, s profiles.Setting, pos profiles.Pos, hint, format string, args ...any) {
+	c.ds = append(c.ds, Diagnostic{
+		Severity: sev, Key: s.Key.String(), Pos: pos, Profile: s.Profile,
+		Message: fmt.Sprintf(format, args...), Hint: hint,
+	})
+}
+
+func (c *checker) setting(s profiles.Setting) {
+	t, known := Lookup(s.Key)
+	switch {
+	case !known:
+		c.unknown(s)
+		return
+	case t.Removed():
+		c.add(SevError, s, s.Pos, t.RemovedHint, "removed from the kernel in Linux %s", t.RemovedIn)
+		return
+	}
+	c.value(t, s)
+	if c.k != nil {
+		c.kernel(s, &t)
+	}
+}
+
+// unknown reports a key outside the catalog. With --kernel a key the
+// running kernel has is only a warning: tcptune cannot check its value, but
+// it is a real key.
+func (c *checker) unknown(s profiles.Setting) {
+	if c.k != nil {
+		if ok, err := c.k.FS.Exists(s.Key); err == nil && ok {
+			c.add(SevWarning, s, s.Pos, "the kernel will judge the value when it is applied",
+				"not in tcptune's catalog, but present on this kernel; its value is not checked")
+			c.kernel(s, nil)
+			return
+		}
+	}
+	hint := "check the spelling; `tcptune validate --kernel` also accepts keys the running kernel has"
+	if c.k != nil {
+		hint = "check the spelling; this kernel has no such key either"
+	}
+	if sug := Suggest(s.Key.String(), c.listKernelKeys(s.Key)...); len(sug) > 0 {
+		hint = "did you mean " + strings.Join(sug, " or ") + "?"
+	}
+	c.add(SevError, s, s.Pos, hint, "unknown sysctl key")
+}
+
+// listKernelKeys lists the running kernel's keys under the first component
+// of k (net, fs, ...), once; nil without --kernel or when listing fails.
+func (c *checker) listKernelKeys(k sysctl.Key) []sysctl.Key {
+	if c.k == nil || c.k.FS == nil {
+		return nil
+	}
+	if !c.listed {
+		c.listed = true
+		top, _, _ := strings.Cut(k.Path(), "/")
+		if tk, err := sysctl.ParseKey(top); err == nil {
+			c.kernelKeys, _ = c.k.FS.List(tk)
+		}
+	}
+	return c.kernelKeys
+}
+
+// value checks the shape and bounds of a known key's value.
+func (c *checker) value(t Tunable, s profiles.Setting) {
+	hint := fmt.Sprintf("%s takes %s", s.Key, t.Bounds())
+	if t.Unit != "" && t.Type != TypeString && t.Type != TypePorts {
+		hint += " (" + t.Unit + ")"
+	}
+	switch t.Type {
+	case TypeString:
+		c.stringValue(t, s)
+		return
+	case TypePorts:
+		c.portsValue(s, hint)
+		return
+	}
+	ns, err := s.Value.Ints()
+	if err != nil {
+		if t.Type == TypeVector {
+			c.add(SevError, s, s.ValuePos, hint, "%s", err)
+		} else {
+			c.add(SevError, s, s.ValuePos, hint, "%q is not an integer", string(s.Value))
+		}
+		return
+	}
+	want := 1
+	if t.Type == TypeVector {
+		want = t.Fields
+	}
+	if len(ns) != want {
+		c.add(SevError, s, s.ValuePos, hint, "takes %d integer%s, got %d (%q)", want, plural(want), len(ns), string(s.Value))
+		return
+	}
+	for i, n := range ns {
+		what := fmt.Sprint(n)
+		if t.Type == TypeVector {
+			what = fmt.Sprintf("%s %d", t.fieldName(i), n)
+		}
+		switch {
+		case t.Type == TypeBool && n != 0 && n != 1:
+			c.add(SevError, s, s.ValuePos, hint, "takes 0 or 1, got %d", n)
+		case t.Min != nil && n < *t.Min:
+			c.add(SevError, s, s.ValuePos, hint, "%s is below the kernel's minimum %d", what, *t.Min)
+		case t.Max != nil && n > *t.Max:
+			c.add(SevError, s, s.ValuePos, hint, "%s is above the kernel's maximum %d", what, *t.Max)
+		case len(t.Values) > 0 && !slices.Contains(t.Values, n):
+			c.add(SevWarning, s, s.ValuePos, fmt.Sprintf("use one of %s; see %s", joinInts(t.Values), docRef),
+				"%d is accepted by the kernel but is not a documented value", n)
+		case t.UsefulMin != nil && n < *t.UsefulMin:
+			c.add(SevWarning, s, s.ValuePos, fmt.Sprintf("use at least %d", *t.UsefulMin),
+				"%s is accepted by the kernel but makes no sense for a value in %s", what, t.Unit)
+		}
+	}
+}
+
+// docRef is where the meanings of enumerated values are written.
+const docRef = "Documentation/networking/ip-sysctl.rst"
+
+// stringValue checks a name such as a congestion control algorithm: one
+// word of at most 15 bytes (TCP_CA_NAME_MAX is 16 with the NUL).
+func (c *checker) stringValue(t Tunable, s profiles.Setting) {
+	v := string(s.Value)
+	hint := fmt.Sprintf("%s takes one name such as %q", s.Key, string(t.Default))
+	switch {
+	case len(s.Value.Fields()) != 1:
+		c.add(SevError, s, s.ValuePos, hint, "takes one name, got %q", v)
+	case len(v) > 15:
+		c.add(SevError, s, s.ValuePos, hint, "name %q is longer than the kernel's 15 bytes", v)
+	}
+}
+
+// portsValue checks a port list; a list the kernel would print differently
+// is a warning, since diff would then report drift after every apply.
+func (c *checker) portsValue(s profiles.Setting, hint string) {
+	rs, err := parsePorts(string(s.Value))
+	if err != nil {
+		c.add(SevError, s, s.ValuePos, hint, "%s", err)
+		return
+	}
+	if canon := canonicalPorts(rs); canon != string(s.Value) {
+		c.add(SevWarning, s, s.ValuePos, fmt.Sprintf("write it as %q", canon),
+			"the kernel prints this list as %q, so diff would report drift after every apply", canon)
+	}
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+func joinInts(ns []int64) string {
+	s := make([]string, len(ns))
+	for i, n := range ns {
+		s[i] = fmt.Sprint(n)
+	}
+	return strings.Join(s, ", ")
+}
+
+var sevRank = map[Severity]int{SevError: 0, SevWarning: 1, SevNote: 2}
+
+func sortDiagnostics(ds []Diagnostic) {
+	sort.SliceStable(ds, func(i, j int) bool {
+		a, b := ds[i], ds[j]
+		switch {
+		case a.Pos.File != b.Pos.File:
+			return a.Pos.File < b.Pos.File
+		case a.Pos.Line != b.Pos.Line:
+			return a.Pos.Line < b.Pos.Line
+		case a.Pos.Column != b.Pos.Column:
+			return a.Pos.Column < b.Pos.Column
+		case a.Severity != b.Severity:
+			return sevRank[a.Severity] < sevRank[b.Severity]
+		case a.Key != b.Key:
+			return a.Key < b.Key
+		}
+		return a.Message < b.Message
+	})
+}
