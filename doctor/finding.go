@@ -1,0 +1,162 @@
+package doctor
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/tcptune/tcptune/profiles"
+	"github.com/tcptune/tcptune/sysctl"
+)
+
+// Severity of a finding.
+type Severity string
+
+const (
+	// Critical: connections are being dropped or reset now.
+	Critical Severity = "critical"
+	// Warning: a limit is close, or a setting is known to cause trouble.
+	Warning Severity = "warning"
+)
+
+// Finding is one diagnosis.
+type Finding struct {
+	ID       string   `json:"id"`
+	Severity Severity `json:"severity"`
+	// Summary is one line; Explanation says in plain words what happens to
+	// the clients and why.
+	Summary     string     `json:"summary"`
+	Explanation string     `json:"explanation"`
+	Evidence    []Evidence `json:"evidence"`
+	// Listeners names the listeners concerned, as "address:port".
+	Listeners []string `json:"listeners,omitempty"`
+	Fix       Fix      `json:"fix"`
+}
+
+// Evidence is one counter delta or value a finding rests on.
+type Evidence struct {
+	Name string `json:"name"` // "TcpExt.ListenOverflows", "net.core.somaxconn", "listener 0.0.0.0:80"
+	// Counters: Before/After are the readings; in the since-boot view
+	// Before and Delta are absent and After is the total since boot.
+	Before    *uint64  `json:"before,omitempty"`
+	After     *uint64  `json:"after,omitempty"`
+	Delta     *uint64  `json:"delta,omitempty"`
+	PerSecond *float64 `json:"per_second,omitempty"`
+	// Value is a setting's or a gauge's value, as text.
+	Value string `json:"value,omitempty"`
+}
+
+// Fix says what addresses a finding.
+type Fix struct {
+	// Profile is the built-in profile that sets the keys ("" when none does).
+	Profile string   `json:"profile"`
+	Keys    []FixKey `json:"keys"`
+	// Command is the exact command or configuration line to run or add.
+	Command string `json:"command"`
+	// Restart names what must be restarted for the fix to take effect
+	// ("" when nothing).
+	Restart string `json:"restart,omitempty"`
+}
+
+// FixKey is one sysctl of a fix, with the value the profile sets or a
+// suggested value.
+type FixKey struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+	// HostWide is set for keys that only the initial network namespace can
+	// change (net.core.netdev_max_backlog, tcp_mem, ...).
+	HostWide bool `json:"host_wide,omitempty"`
+}
+
+var (
+	builtinOnce sync.Once
+	builtin     map[string]map[sysctl.Key]sysctl.Value
+)
+
+// builtinValue returns the value profile sets for k, read from the embedded
+// profiles so the doctor never drifts from what `tcptune apply` would do.
+func builtinValue(profile string, k sysctl.Key) (sysctl.Value, bool) {
+	builtinOnce.Do(func() {
+		builtin = map[string]map[sysctl.Key]sysctl.Value{}
+		ps, err := profiles.Builtins()
+		if err != nil {
+			return
+		}
+		for _, p := range ps {
+			m := map[sysctl.Key]sysctl.Value{}
+			for _, s := range p.Settings {
+				m[s.Key] = s.Value
+			}
+			builtin[p.Name] = m
+		}
+	})
+	v, ok := builtin[profile][k]
+	return v, ok
+}
+
+// profileFix names profile and the keys of it that matter for a finding.
+func profileFix(profile string, keys ...sysctl.Key) Fix {
+	f := Fix{Profile: profile, Command: "tcptune apply " + profile}
+	for _, k := range keys {
+		v, _ := builtinValue(profile, k)
+		f.Keys = append(f.Keys, FixKey{Key: k.String(), Value: v.String(), HostWide: hostWide(k)})
+	}
+	return f
+}
+
+// keyFix is a fix no built-in profile covers: the profile line to add.
+func keyFix(k sysctl.Key, value string, op profiles.Op) Fix {
+	return Fix{
+		Keys: []FixKey{{Key: k.String(), Value: value, HostWide: hostWide(k)}},
+		Command: fmt.Sprintf("add to a profile under settings: '%s: {value: %q, op: %s}', then tcptune apply -f FILE",
+			k, value, op),
+	}
+}
+
+// hostWide lists the doctor's keys that are not per network namespace
+// (net/core/sysctl_net_core.c netns_core_table vs net_core_table;
+// net/ipv4/sysctl_net_ipv4.c ipv4_table vs ipv4_net_table).
+func hostWide(k sysctl.Key) bool {
+	switch k {
+	case keyNetdevMaxBacklog, keyNetdevBudget, keyNetdevBudgetUsecs, keyTCPMem:
+		return true
+	}
+	return false
+}
+
+// counterEvidence builds the evidence for counter name of section in w.
+func counterEvidence(w *Window, section string, pick func(*Snapshot) Counters, name string) (Evidence, uint64, bool) {
+	var before Counters
+	if w.Before != nil {
+		before = pick(w.Before)
+	}
+	after := pick(w.After)
+	d, ok := delta(before, after, name)
+	if !ok {
+		return Evidence{}, 0, false
+	}
+	e := Evidence{Name: section + "." + name}
+	a, _ := after.Get(name)
+	e.After = &a
+	if before != nil {
+		b, _ := before.Get(name)
+		e.Before, e.Delta = &b, &d
+		if w.Interval > 0 {
+			r := float64(d) / w.Interval.Seconds()
+			e.PerSecond = &r
+		}
+	}
+	return e, d, true
+}
+
+func tcpExtOf(s *Snapshot) Counters { return s.TCPExt }
+func tcpOf(s *Snapshot) Counters    { return s.TCP }
+
+func valueEvidence(name string, v any) Evidence { return Evidence{Name: name, Value: fmt.Sprint(v)} }
+
+func sysctlEvidence(s Sysctls, k sysctl.Key) (Evidence, bool) {
+	v, ok := s[k]
+	if !ok {
+		return Evidence{}, false
+	}
+	return Evidence{Name: k.String(), Value: v.String()}, true
+}

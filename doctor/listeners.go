@@ -1,0 +1,152 @@
+package doctor
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/netip"
+	"sort"
+
+	"github.com/vishvananda/netlink/nl"
+	"golang.org/x/sys/unix"
+)
+
+// Listener is one TCP socket in LISTEN state.
+type Listener struct {
+	Family  string `json:"family"` // "ipv4" or "ipv6"
+	Address string `json:"address"`
+	Port    uint16 `json:"port"`
+	// Queue is the current accept queue: connections that completed the
+	// handshake and wait for accept() (sk_ack_backlog; the Recv-Q of ss -lnt).
+	Queue uint32 `json:"queue"`
+	// MaxQueue is the listener's limit, min(backlog passed to listen(),
+	// net.core.somaxconn at that moment) (sk_max_ack_backlog; ss's Send-Q).
+	MaxQueue uint32 `json:"max_queue"`
+	Inode    uint32 `json:"inode"`
+	// PID and Process name the owner when it could be found (0 / "" when the
+	// socket belongs to a process in another PID namespace, or we lack the
+	// right to read its fds).
+	PID     int    `json:"pid,omitempty"`
+	Process string `json:"process,omitempty"`
+}
+
+// Endpoint returns "address:port" ("[::]:80" for IPv6).
+func (l Listener) Endpoint() string {
+	a, err := netip.ParseAddr(l.Address)
+	if err != nil {
+		return fmt.Sprintf("%s:%d", l.Address, l.Port)
+	}
+	return netip.AddrPortFrom(a, l.Port).String()
+}
+
+// Linux ABI constants (include/uapi/linux/inet_diag.h, include/net/tcp_states.h).
+const (
+	tcpListen          = 10
+	sizeofInetDiagReq  = 56 // struct inet_diag_req_v2
+	sizeofInetDiagMsg  = 72 // struct inet_diag_msg
+	maxDumpInterrupted = 3
+)
+
+// readListeners dumps the LISTEN sockets of the calling thread's network
+// namespace. The request's state mask asks the kernel for LISTEN only, so the
+// cost does not grow with the number of established connections.
+func readListeners() ([]Listener, error) {
+	var out []Listener
+	for _, fam := range []uint8{unix.AF_INET, unix.AF_INET6} {
+		ls, err := dumpListeners(fam)
+		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.EAFNOSUPPORT) {
+			continue // IPv6 disabled, or no inet_diag for this family
+		}
+		if err != nil {
+			return nil, fmt.Errorf("inet_diag dump of %s listeners: %w", familyName(fam), err)
+		}
+		out = append(out, ls...)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Port != out[j].Port {
+			return out[i].Port < out[j].Port
+		}
+		return out[i].Endpoint() < out[j].Endpoint()
+	})
+	return out, nil
+}
+
+func dumpListeners(family uint8) ([]Listener, error) {
+	for attempt := 0; ; attempt++ {
+		var ls []Listener
+		var perr error
+		req := nl.NewNetlinkRequest(nl.SOCK_DIAG_BY_FAMILY, unix.NLM_F_DUMP)
+		req.AddRawData(inetDiagListenRequest(family))
+		err := req.ExecuteIter(unix.NETLINK_INET_DIAG, nl.SOCK_DIAG_BY_FAMILY, func(msg []byte) bool {
+			l, err := parseInetDiagMsg(msg)
+			if err != nil {
+				perr = err
+				return false
+			}
+			if l.state == tcpListen { // the kernel filtered; check anyway
+				ls = append(ls, l.Listener)
+			}
+			return true
+		})
+		// A dump interrupted by a concurrent change of the socket tables is
+		// inconsistent: take it again, a few times.
+		if errors.Is(err, nl.ErrDumpInterrupted) && attempt < maxDumpInterrupted {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		return ls, perr
+	}
+}
+
+// inetDiagListenRequest builds a struct inet_diag_req_v2 for TCP sockets of
+// family in state LISTEN, no extensions, wildcard socket id.
+func inetDiagListenRequest(family uint8) []byte {
+	b := make([]byte, sizeofInetDiagReq)
+	b[0] = family
+	b[1] = unix.IPPROTO_TCP
+	b[2] = 0 // idiag_ext: the queue lengths are in the base message
+	binary.NativeEndian.PutUint32(b[4:8], 1<<tcpListen)
+	return b
+}
+
+type diagListener struct {
+	Listener
+	state uint8
+}
+
+// parseInetDiagMsg decodes a struct inet_diag_msg. For LISTEN sockets the
+// kernel puts the accept queue in idiag_rqueue and its limit in idiag_wqueue
+// (net/ipv4/tcp_diag.c, tcp_diag_get_info).
+func parseInetDiagMsg(b []byte) (diagListener, error) {
+	if len(b) < sizeofInetDiagMsg {
+		return diagListener{}, fmt.Errorf("short inet_diag_msg: %d bytes, want %d", len(b), sizeofInetDiagMsg)
+	}
+	var l diagListener
+	fam := b[0]
+	l.state = b[1]
+	l.Port = binary.BigEndian.Uint16(b[4:6])
+	switch fam {
+	case unix.AF_INET:
+		l.Address = netip.AddrFrom4([4]byte(b[8:12])).String()
+	case unix.AF_INET6:
+		a := netip.AddrFrom16([16]byte(b[8:24]))
+		l.Address = a.String()
+	default:
+		return diagListener{}, fmt.Errorf("inet_diag_msg: unknown family %d", fam)
+	}
+	l.Family = familyName(fam)
+	n := binary.NativeEndian
+	l.Queue = n.Uint32(b[56:60])
+	l.MaxQueue = n.Uint32(b[60:64])
+	l.Inode = n.Uint32(b[68:72])
+	return l, nil
+}
+
+func familyName(f uint8) string {
+	if f == unix.AF_INET6 {
+		return "ipv6"
+	}
+	return "ipv4"
+}

@@ -1,0 +1,115 @@
+package doctor
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"time"
+)
+
+// DefaultInterval is the time between the two readings.
+const DefaultInterval = 5 * time.Second
+
+// Options configure a doctor run.
+type Options struct {
+	Source Source
+	// Interval between the two readings; ignored with Once.
+	Interval time.Duration
+	// Once takes a single reading: counters are read as accumulated since
+	// boot (or since the namespace was created).
+	Once bool
+	// NetnsPath, when set, diagnoses that network namespace.
+	NetnsPath string
+	// Progress, when set, is called about every 250 ms while waiting
+	// between the readings (a terminal progress indicator).
+	Progress func(elapsed, total time.Duration)
+}
+
+// Window is what the rules look at: two readings, or one with Before nil
+// for the since-boot view.
+type Window struct {
+	Before   *Snapshot
+	After    *Snapshot
+	Interval time.Duration // measured between the readings; 0 when Before is nil
+}
+
+// SinceBoot reports whether the window is the single-reading view.
+func (w *Window) SinceBoot() bool { return w.Before == nil }
+
+// Sample takes the readings. With NetnsPath every reading happens on one
+// locked thread inside that namespace; otherwise on a locked thread too, so
+// /proc/thread-self keeps naming the same task for both readings.
+func Sample(ctx context.Context, o Options) (*Window, error) {
+	var w *Window
+	run := func() error {
+		var err error
+		w, err = sample(ctx, o)
+		return err
+	}
+	if o.NetnsPath != "" {
+		if o.Source.ProcRoot != DefaultProcRoot {
+			return nil, fmt.Errorf("--netns needs the live proc tree (%s), not %s", DefaultProcRoot, o.Source.ProcRoot)
+		}
+		if err := InNetns(o.NetnsPath, run); err != nil {
+			return nil, err
+		}
+	} else {
+		runtime.LockOSThread()
+		err := run()
+		runtime.UnlockOSThread()
+		if err != nil {
+			return nil, err
+		}
+	}
+	w.After.attachOwners(o.Source.ProcRoot)
+	return w, nil
+}
+
+func sample(ctx context.Context, o Options) (*Window, error) {
+	first, err := Collect(o.Source)
+	if err != nil {
+		return nil, err
+	}
+	if o.Once {
+		return &Window{After: first}, nil
+	}
+	interval := o.Interval
+	if interval <= 0 {
+		interval = DefaultInterval
+	}
+	if err := wait(ctx, interval, o.Progress); err != nil {
+		return nil, err
+	}
+	second, err := Collect(o.Source)
+	if err != nil {
+		return nil, err
+	}
+	return &Window{Before: first, After: second, Interval: second.Time.Sub(first.Time)}, nil
+}
+
+// wait sleeps for d, reporting progress, and returns early with ctx's error.
+func wait(ctx context.Context, d time.Duration, progress func(elapsed, total time.Duration)) error {
+	start := time.Now()
+	deadline := time.NewTimer(d)
+	defer deadline.Stop()
+	var tick <-chan time.Time
+	if progress != nil {
+		t := time.NewTicker(250 * time.Millisecond)
+		defer t.Stop()
+		tick = t.C
+		progress(0, d)
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-deadline.C:
+			if progress != nil {
+				progress(d, d)
+			}
+			return nil
+		case <-tick:
+			progress(time.Since(start), d)
+		}
+	}
+}

@@ -1,0 +1,72 @@
+package doctor
+
+import (
+	"errors"
+
+	"github.com/tcptune/tcptune/sysctl"
+)
+
+// The live sysctls the rules compare counters against.
+var (
+	keySomaxconn         = sysctl.MustKey("net.core.somaxconn")
+	keyMaxSynBacklog     = sysctl.MustKey("net.ipv4.tcp_max_syn_backlog")
+	keyAbortOnOverflow   = sysctl.MustKey("net.ipv4.tcp_abort_on_overflow")
+	keySynackRetries     = sysctl.MustKey("net.ipv4.tcp_synack_retries") // named in fixes only
+	keySyncookies        = sysctl.MustKey("net.ipv4.tcp_syncookies")
+	keyTwReuse           = sysctl.MustKey("net.ipv4.tcp_tw_reuse")
+	keyTwRecycle         = sysctl.MustKey("net.ipv4.tcp_tw_recycle") // removed in Linux 4.12
+	keyPortRange         = sysctl.MustKey("net.ipv4.ip_local_port_range")
+	keyMaxTwBuckets      = sysctl.MustKey("net.ipv4.tcp_max_tw_buckets")
+	keyMaxOrphans        = sysctl.MustKey("net.ipv4.tcp_max_orphans")
+	keyFinTimeout        = sysctl.MustKey("net.ipv4.tcp_fin_timeout")
+	keyTCPMem            = sysctl.MustKey("net.ipv4.tcp_mem")
+	keyNetdevMaxBacklog  = sysctl.MustKey("net.core.netdev_max_backlog")
+	keyNetdevBudget      = sysctl.MustKey("net.core.netdev_budget")
+	keyNetdevBudgetUsecs = sysctl.MustKey("net.core.netdev_budget_usecs")
+)
+
+var doctorKeys = []sysctl.Key{
+	keySomaxconn, keyMaxSynBacklog, keyAbortOnOverflow, keySyncookies, keyTwReuse, keyTwRecycle,
+	keyPortRange, keyMaxTwBuckets, keyMaxOrphans, keyFinTimeout, keyTCPMem,
+	keyNetdevMaxBacklog, keyNetdevBudget, keyNetdevBudgetUsecs,
+}
+
+// Sysctls holds live values by key. A key the kernel does not have (removed,
+// or host-wide and invisible from a child namespace) is absent.
+type Sysctls map[sysctl.Key]sysctl.Value
+
+// Int returns field i of k as an integer, and false when k is absent or not
+// numeric there.
+func (s Sysctls) Int(k sysctl.Key, i int) (int64, bool) {
+	v, ok := s[k]
+	if !ok {
+		return 0, false
+	}
+	ns, err := v.Ints()
+	if err != nil || i >= len(ns) {
+		return 0, false
+	}
+	return ns[i], true
+}
+
+// readSysctls reads doctorKeys through fs. It must run on the thread whose
+// network namespace is diagnosed: /proc/sys/net follows the netns of the
+// opener. Absent keys are skipped; any other error is returned per key.
+func readSysctls(fs *sysctl.FS) (Sysctls, map[sysctl.Key]error) {
+	out := Sysctls{}
+	var errs map[sysctl.Key]error
+	for _, k := range doctorKeys {
+		v, err := fs.Read(k)
+		switch {
+		case err == nil:
+			out[k] = v
+		case errors.Is(err, sysctl.ErrNotPresent):
+		default:
+			if errs == nil {
+				errs = map[sysctl.Key]error{}
+			}
+			errs[k] = err
+		}
+	}
+	return out, errs
+}

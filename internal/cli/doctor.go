@@ -1,0 +1,123 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
+
+	"github.com/tcptune/tcptune/doctor"
+)
+
+// doctorOptions are the doctor's own flags.
+type doctorOptions struct {
+	interval time.Duration
+	once     bool
+	procRoot string
+	netns    string
+}
+
+func newDoctorCmd(g *Globals) *cobra.Command {
+	o := &doctorOptions{}
+	cmd := &cobra.Command{
+		Use:   "doctor",
+		Short: "Diagnose connection drops and resets from kernel counters and listener queues",
+		Long: `Read the kernel's own evidence (TcpExt and Tcp counters, sockstat, softnet_stat,
+and the accept queue of every listening socket) and say what is overflowing,
+on which listener, which profile or key fixes it, and what must be restarted.
+
+By default two readings are taken --interval apart, so findings rest on what is
+happening now rather than on counters accumulated since boot; --once reads
+once and reports the since-boot totals.
+
+Exit status: 0 healthy, 2 findings, 1 error.`,
+		Example: `  tcptune doctor
+  tcptune doctor --interval 30s -o json
+  tcptune doctor --once
+  tcptune doctor --netns myns              # ip netns name, or /proc/PID/ns/net`,
+		Annotations: map[string]string{"outputs": "text,json"},
+		Args:        cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runDoctor(cmd, g, o)
+		},
+	}
+	f := cmd.Flags()
+	f.DurationVar(&o.interval, "interval", doctor.DefaultInterval, "time between the two readings")
+	f.BoolVar(&o.once, "once", false, "read once and report counters accumulated since boot")
+	f.StringVar(&o.procRoot, "proc-root", doctor.DefaultProcRoot, "proc mount to read net/* from (a fixture tree for tests)")
+	f.StringVar(&o.netns, "netns", "", "diagnose another network namespace: an ip netns NAME or a PATH such as /proc/PID/ns/net")
+	return cmd
+}
+
+func runDoctor(cmd *cobra.Command, g *Globals, o *doctorOptions) error {
+	if !o.once && o.interval <= 0 {
+		return withHint(fmt.Errorf("--interval must be positive, got %s", o.interval), "use --once for the since-boot view")
+	}
+	opts := doctor.Options{
+		Source:   doctor.Source{ProcRoot: o.procRoot, Sysctl: g.FS()},
+		Interval: o.interval,
+		Once:     o.once,
+	}
+	// netlink answers for the live kernel: only pair it with the live /proc.
+	if o.procRoot == doctor.DefaultProcRoot {
+		opts.Source.Listeners = doctor.LiveListeners
+	}
+	if o.netns != "" {
+		p, err := doctor.NetnsPath(o.netns)
+		if err != nil {
+			return withHint(err, "give an ip netns name (see 'ip netns list') or a path such as /proc/PID/ns/net")
+		}
+		opts.NetnsPath = p
+	}
+	if !o.once && isTerminal(g.Stderr) {
+		opts.Progress = func(elapsed, total time.Duration) {
+			fmt.Fprintf(g.Stderr, "\rsampling %.1fs / %.1fs ", elapsed.Seconds(), total.Seconds())
+			if elapsed >= total {
+				fmt.Fprint(g.Stderr, "\r\033[K")
+			}
+		}
+	}
+	w, err := doctor.Sample(cmd.Context(), opts)
+	if err != nil {
+		return withHint(fmt.Errorf("doctor: %w", err), "%s", doctorHint(o))
+	}
+	r := doctor.Analyze(w)
+	r.Netns = o.netns
+	if g.JSON() {
+		enc := json.NewEncoder(g.Stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(r); err != nil {
+			return err
+		}
+	} else if err := doctor.WriteText(g.Stdout, r); err != nil {
+		return err
+	}
+	if !r.Healthy {
+		return withExit(ExitChanges)
+	}
+	return nil
+}
+
+func doctorHint(o *doctorOptions) string {
+	switch {
+	case o.netns != "":
+		return "entering another network namespace needs root (CAP_SYS_ADMIN); check the name with 'ip netns list'"
+	case o.procRoot != doctor.DefaultProcRoot:
+		return fmt.Sprintf("--proc-root %s must look like /proc: a thread-self or self link to a task directory with net/netstat, net/snmp, ...", o.procRoot)
+	}
+	return "is /proc mounted? tcptune doctor reads /proc/net/{netstat,snmp,sockstat,softnet_stat}"
+}
+
+// isTerminal reports whether w is a terminal (for the progress indicator).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}
