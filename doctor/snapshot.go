@@ -100,17 +100,21 @@ func Collect(src Source) (*Snapshot, error) {
 }
 
 // attachOwners fills PID and Process of s's listeners from procRoot.
-func (s *Snapshot) attachOwners(procRoot string) {
+func (s *Snapshot) attachOwners(procRoot string) { AttachOwners(procRoot, s.Listeners) }
+
+// AttachOwners fills PID and Process of listeners in place from the fd tables
+// under procRoot (usually /proc), best effort.
+func AttachOwners(procRoot string, listeners []Listener) {
 	want := map[uint32]bool{}
-	for _, l := range s.Listeners {
+	for _, l := range listeners {
 		if l.Inode != 0 {
 			want[l.Inode] = true
 		}
 	}
 	owners := findOwners(procRoot, want)
-	for i := range s.Listeners {
-		if o, ok := owners[s.Listeners[i].Inode]; ok {
-			s.Listeners[i].PID, s.Listeners[i].Process = o.pid, o.comm
+	for i := range listeners {
+		if o, ok := owners[listeners[i].Inode]; ok {
+			listeners[i].PID, listeners[i].Process = o.pid, o.comm
 		}
 	}
 }

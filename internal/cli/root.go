@@ -106,6 +106,7 @@ var commands = []func(*Globals) *cobra.Command{
 	newDoctorCmd,
 	newApplyCmd, newRollbackCmd, newStatusCmd,
 	newLabCmd,
+	newReconcileCmd, newSystemdCmd,
 }
 
 func newRootCmd(g *Globals) *cobra.Command {
@@ -136,7 +137,7 @@ Exit status: 0 ok / in sync, 1 error, 2 drift or changes (see each command).`,
 	pf.StringVarP(&g.Output, "output", "o", "text", "output format: text|json")
 	pf.StringSliceVar(&g.ProfileDirs, "profile-dir", []string{DefaultProfileDir}, "directories of user profiles (*.yaml)")
 	pf.StringArrayVarP(&g.Files, "file", "f", nil, "load a profile from FILE (repeatable); its name becomes usable as P")
-	pf.StringVar(&g.NetnsKind, "netns-kind", "auto", "network namespace kind: auto|initial|child (auto detects it for /proc/sys; a fake root counts as initial)")
+	pf.StringVar(&g.NetnsKind, "netns-kind", "auto", "network namespace kind for host-wide keys: auto|initial|child (on /proc/sys the kernel is asked and only child is honoured; a fake root counts as initial unless child)")
 	_ = root.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json", "prometheus"}, cobra.ShellCompDirectiveNoFileComp))
 	for _, c := range commands {
 		root.AddCommand(c(g))
@@ -168,17 +169,22 @@ func (g *Globals) check(cmd *cobra.Command) error {
 func (g *Globals) FS() *sysctl.FS { return sysctl.NewFS(g.SysctlRoot) }
 
 // Netns returns the network namespace kind for host-wide key handling.
+//
+// On the real /proc/sys the kernel is asked, and --netns-kind can only make
+// things stricter (child): claiming "initial" inside a container would let a
+// host-wide key such as fs.file-max, writable from a child namespace, change
+// the host. On a fake root --netns-kind decides (default initial).
 func (g *Globals) Netns() sysctl.NetnsKind {
-	switch g.NetnsKind {
-	case "initial":
-		return sysctl.NetnsInitial
-	case "child":
+	if g.SysctlRoot == sysctl.DefaultRoot {
+		if g.NetnsKind == "child" {
+			return sysctl.NetnsChild
+		}
+		return sysctl.DetectNetns("/proc")
+	}
+	if g.NetnsKind == "child" {
 		return sysctl.NetnsChild
 	}
-	if g.SysctlRoot != sysctl.DefaultRoot {
-		return sysctl.NetnsInitial
-	}
-	return sysctl.DetectNetns("/proc")
+	return sysctl.NetnsInitial
 }
 
 // Loader returns the profile loader for the shared flags.

@@ -1,0 +1,204 @@
+package apply
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/tcptune/tcptune/sysctl"
+)
+
+// Precedence says which assignment of one persisted key wins at boot under
+// each of the two loaders. A nil winner means nothing sets the key.
+type Precedence struct {
+	Key   sysctl.Key   `json:"key"`
+	Value sysctl.Value `json:"value"` // what tcptune persists
+	// Systemd is the winner for systemd-sysctl (sysctl.d(5)): directories
+	// in order, a file masks later files of the same name, files sorted by
+	// name, later assignments win, an explicit key beats a glob.
+	Systemd *Assignment `json:"systemd"`
+	// Procps is the winner for `sysctl --system` (procps-ng 4): the same
+	// directories and masking by name, then /etc/sysctl.conf last; globs
+	// apply in file order like any line.
+	Procps *Assignment `json:"procps"`
+}
+
+// Orders, as they appear in Override.Order.
+const (
+	OrderSystemd = "systemd"
+	OrderProcps  = "procps"
+)
+
+// confFile is one file a loader reads, in order.
+type confFile struct {
+	path string
+	data []byte
+}
+
+// bootConfig reads the sysctl.d directories. overlayPath/overlay replace (or
+// add) one file, so the report can be made before the file is written.
+type bootConfig struct {
+	dirs        []string
+	sysctlConf  string
+	overlayPath string
+	overlay     []byte // nil: no overlay
+}
+
+func (b bootConfig) read(p string) ([]byte, error) {
+	if b.overlay != nil && p == b.overlayPath {
+		return b.overlay, nil
+	}
+	return os.ReadFile(p)
+}
+
+// systemdFiles lists the files systemd-sysctl reads, in order; masked files
+// (a /dev/null link or an empty file) are dropped after masking their name.
+func (b bootConfig) systemdFiles() ([]confFile, error) {
+	byName := map[string]string{}
+	for _, d := range b.dirs {
+		entries, err := os.ReadDir(d)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("read %s: %w", d, err)
+		}
+		names := make([]string, 0, len(entries))
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		if b.overlay != nil && filepath.Dir(b.overlayPath) == filepath.Clean(d) {
+			names = append(names, filepath.Base(b.overlayPath))
+		}
+		for _, n := range names {
+			if !strings.HasSuffix(n, ".conf") || strings.HasPrefix(n, ".") {
+				continue
+			}
+			if _, ok := byName[n]; !ok {
+				byName[n] = filepath.Join(d, n)
+			}
+		}
+	}
+	names := make([]string, 0, len(byName))
+	for n := range byName {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var out []confFile
+	for _, n := range names {
+		p := byName[n]
+		data, err := b.read(p)
+		if err != nil {
+			if isDevNullLink(p) {
+				continue
+			}
+			return nil, fmt.Errorf("read %s: %w", p, err)
+		}
+		if isNullOrEmpty(data) {
+			continue // masked
+		}
+		out = append(out, confFile{path: p, data: data})
+	}
+	return out, nil
+}
+
+// procpsFiles is systemdFiles plus /etc/sysctl.conf last, when it is a
+// regular file (procps-ng sysctl.c, PreloadSystem). procps reads a
+// /dev/null link as an empty file, which masks the same way.
+func (b bootConfig) procpsFiles() ([]confFile, error) {
+	files, err := b.systemdFiles()
+	if err != nil {
+		return nil, err
+	}
+	if b.sysctlConf == "" {
+		return files, nil
+	}
+	if st, err := os.Stat(b.sysctlConf); err == nil && st.Mode().IsRegular() {
+		data, err := os.ReadFile(b.sysctlConf)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", b.sysctlConf, err)
+		}
+		files = append(files, confFile{path: b.sysctlConf, data: data})
+	}
+	return files, nil
+}
+
+func isDevNullLink(p string) bool {
+	t, err := os.Readlink(p)
+	return err == nil && t == "/dev/null"
+}
+
+func assignments(files []confFile) ([]Assignment, error) {
+	var out []Assignment
+	for _, f := range files {
+		as, err := parseConf(f.path, strings.NewReader(string(f.data)))
+		if err != nil {
+			return nil, fmt.Errorf("parse %s: %w", f.path, err)
+		}
+		out = append(out, as...)
+	}
+	return out, nil
+}
+
+// winner returns the last assignment of key; with explicitFirst (systemd) an
+// explicit assignment anywhere beats every glob.
+func winner(as []Assignment, key sysctl.Key, explicitFirst bool) *Assignment {
+	var last, lastExplicit *Assignment
+	for i := range as {
+		hit, glob := as[i].matches(key)
+		if !hit {
+			continue
+		}
+		last = &as[i]
+		if !glob {
+			lastExplicit = &as[i]
+		}
+	}
+	if explicitFirst && lastExplicit != nil {
+		return lastExplicit
+	}
+	return last
+}
+
+// precedenceReport computes, for each persisted key, the winner under both
+// loaders, and the overrides: winners that are not in ownedPath.
+func (b bootConfig) precedenceReport(keys []Original) ([]Precedence, []Override, error) {
+	sf, err := b.systemdFiles()
+	if err != nil {
+		return nil, nil, err
+	}
+	pf, err := b.procpsFiles()
+	if err != nil {
+		return nil, nil, err
+	}
+	sa, err := assignments(sf)
+	if err != nil {
+		return nil, nil, err
+	}
+	pa, err := assignments(pf)
+	if err != nil {
+		return nil, nil, err
+	}
+	var rep []Precedence
+	var ovr []Override
+	for _, k := range keys {
+		p := Precedence{Key: k.Key, Value: k.Target, Systemd: winner(sa, k.Key, true), Procps: winner(pa, k.Key, false)}
+		rep = append(rep, p)
+		for _, w := range []struct {
+			order string
+			a     *Assignment
+		}{{OrderSystemd, p.Systemd}, {OrderProcps, p.Procps}} {
+			if w.a == nil {
+				// The owned file is not read at boot at all (a directory
+				// outside the search path): report it as overridden by nothing.
+				ovr = append(ovr, Override{Key: k.Key, Order: w.order, Winner: Assignment{File: "(not read at boot)"}})
+				continue
+			}
+			if w.a.File != b.overlayPath {
+				ovr = append(ovr, Override{Key: k.Key, Order: w.order, Winner: *w.a, SameValue: w.a.Value == k.Target})
+			}
+		}
+	}
+	return rep, ovr, nil
+}

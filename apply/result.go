@@ -1,0 +1,127 @@
+package apply
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/tcptune/tcptune/sysctl"
+)
+
+// Errors Apply and Rollback wrap; match them with errors.Is.
+var (
+	// ErrLocked: another apply, rollback or persist holds the lock.
+	ErrLocked = errors.New("another tcptune apply or rollback is running")
+	// ErrCrashed: a transaction was left half-done by a process that died;
+	// it must be rolled back (or resolved) before the next apply.
+	ErrCrashed = errors.New("a crashed transaction must be rolled back first")
+	// ErrInvalid: the profile failed validation, or a key is absent or not
+	// writable here; nothing was written.
+	ErrInvalid = errors.New("profile cannot be applied here")
+	// ErrReadBack: the kernel accepted a write but reads back another value.
+	ErrReadBack = errors.New("kernel kept a different value")
+	// ErrOverridden: with StrictPersist, another sysctl.d file overrides the
+	// persisted file at boot.
+	ErrOverridden = errors.New("persisted value is overridden at boot")
+	// ErrNoTransaction: nothing to roll back.
+	ErrNoTransaction = errors.New("no transaction to roll back")
+	// ErrRestore: a rollback could not restore every original; the
+	// transaction stays open and status reports it.
+	ErrRestore = errors.New("rollback incomplete")
+)
+
+// Setting is the outcome for one key, in the stable JSON shape.
+type Setting struct {
+	Key    sysctl.Key   `json:"key"`
+	Before sysctl.Value `json:"before"`
+	After  sysctl.Value `json:"after"`
+	Action Action       `json:"action"`
+	Note   string       `json:"note,omitempty"`
+}
+
+// Assignment is one "key = value" line of a sysctl.d file.
+type Assignment struct {
+	Key   string       `json:"key"` // as written; may be a glob
+	Value sysctl.Value `json:"value"`
+	File  string       `json:"file"`
+	Line  int          `json:"line"`
+	// IgnoreFailure is the "-key" form: a failed write is not an error.
+	IgnoreFailure bool `json:"ignore_failure,omitempty"`
+}
+
+// Override says that at boot, under Order ("systemd" or "procps"), the
+// assignment Winner beats tcptune's persisted value of Key.
+type Override struct {
+	Key    sysctl.Key `json:"key"`
+	Order  string     `json:"order"`
+	Winner Assignment `json:"winner"`
+	// SameValue: the winner sets the value tcptune persists, so boot ends
+	// the same; still reported, as removing tcptune would not change it.
+	SameValue bool `json:"same_value"`
+}
+
+// Persisted describes the owned sysctl.d file after an apply.
+type Persisted struct {
+	File string `json:"file"`
+	// Written is false when the file already held these settings (or with
+	// DryRun, where it says what would be written).
+	Written      bool       `json:"written"`
+	OverriddenBy []Override `json:"overridden_by"`
+	// Report is the full precedence report for the persisted keys.
+	Report []Precedence `json:"report,omitempty"`
+}
+
+// RestartEntry is a listener whose accept queue stays below the new
+// somaxconn until its program listens again.
+type RestartEntry struct {
+	Listener
+	NewLimit uint32 `json:"new_limit"`
+}
+
+// Result is what Apply did, in the stable JSON shape documented in
+// .notes/apply.md.
+type Result struct {
+	Changed     bool      `json:"changed"`
+	Failed      bool      `json:"failed"`
+	DryRun      bool      `json:"dry_run"`
+	Transaction string    `json:"transaction"`
+	Profiles    []string  `json:"profiles"`
+	Settings    []Setting `json:"settings"`
+	// Persisted is nil with NoPersist.
+	Persisted *Persisted `json:"persisted"`
+	// Restart lists listeners to restart or reconfigure; RestartErr says why
+	// the list could not be made (it is then not "nothing to restart").
+	Restart    []RestartEntry `json:"restart"`
+	RestartErr string         `json:"restart_error,omitempty"`
+	Warnings   []string       `json:"warnings"`
+	Plan       *Plan          `json:"-"`
+}
+
+// TxError is a failed transaction: which key, what the kernel said, and
+// whether every written key was restored.
+type TxError struct {
+	Transaction string
+	Key         sysctl.Key // zero when the failure is not about one key
+	Err         error
+	// Restored is true when every key already written was put back and
+	// verified; false leaves the transaction open for `tcptune rollback`.
+	Restored   bool
+	RestoreErr error
+}
+
+func (e *TxError) Error() string {
+	what := "apply failed"
+	if !e.Key.IsZero() {
+		what = "apply failed at " + e.Key.String()
+	}
+	if e.Restored {
+		return fmt.Sprintf("%s: %v; every key written was restored (transaction %s rolled back)", what, e.Err, e.Transaction)
+	}
+	return fmt.Sprintf("%s: %v; RESTORE INCOMPLETE: %v (transaction %s left open)", what, e.Err, e.RestoreErr, e.Transaction)
+}
+
+func (e *TxError) Unwrap() []error {
+	if e.RestoreErr != nil {
+		return []error{e.Err, ErrRestore}
+	}
+	return []error{e.Err}
+}

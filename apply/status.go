@@ -1,0 +1,175 @@
+package apply
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"time"
+
+	"github.com/tcptune/tcptune/sysctl"
+)
+
+// TxSummary is one transaction as status lists it.
+type TxSummary struct {
+	ID       string     `json:"id"`
+	State    TxState    `json:"state"`
+	Profiles []string   `json:"profiles"`
+	Started  time.Time  `json:"started"`
+	Finished *time.Time `json:"finished,omitempty"`
+	PID      int        `json:"pid"`
+	Keys     int        `json:"keys"`
+	Error    string     `json:"error,omitempty"`
+}
+
+// KeyStatus compares one key's expected value with the live one.
+type KeyStatus struct {
+	Key sysctl.Key `json:"key"`
+	// Expected is what the transaction (or persisted file) set.
+	Expected sysctl.Value `json:"expected"`
+	// Live is "" with LiveErr set when it could not be read.
+	Live    sysctl.Value `json:"live"`
+	LiveErr string       `json:"live_error,omitempty"`
+	Drift   bool         `json:"drift"`
+	// Transaction that set it (applied keys only).
+	Transaction string `json:"transaction,omitempty"`
+}
+
+// PersistStatus is the owned file against live values.
+type PersistStatus struct {
+	File     string      `json:"file"`
+	Exists   bool        `json:"exists"`
+	Owned    bool        `json:"owned"` // written by tcptune
+	Profiles []string    `json:"profiles"`
+	Keys     []KeyStatus `json:"keys"`
+}
+
+// Status is what `tcptune status` reports.
+type Status struct {
+	// Transactions are the most recent, newest first.
+	Transactions []TxSummary `json:"transactions"`
+	// Applied are the keys of the transactions in effect, latest wins.
+	Applied   []KeyStatus    `json:"applied"`
+	Persisted *PersistStatus `json:"persisted"`
+	// Crashed transactions must be rolled back or resolved before the next
+	// apply.
+	Crashed []TxSummary `json:"crashed"`
+	// InProgress is an apply or rollback running right now (lock held).
+	InProgress bool `json:"in_progress"`
+	// Drift: an applied or persisted key differs from its live value.
+	Drift bool `json:"drift"`
+}
+
+// statusHistory bounds the transactions listed.
+const statusHistory = 10
+
+// LoadStatus reads the state directory and the live values. It writes
+// nothing and creates nothing.
+func LoadStatus(opts Options) (*Status, error) {
+	o := opts.withDefaults()
+	st := store{dir: o.StateDir}
+	s := &Status{Transactions: []TxSummary{}, Applied: []KeyStatus{}, Crashed: []TxSummary{}}
+	recs, err := st.list()
+	if err != nil {
+		return nil, err
+	}
+	s.InProgress, err = lockHeld(st)
+	if err != nil {
+		return nil, err
+	}
+	expected := map[sysctl.Key]KeyStatus{}
+	var order []sysctl.Key
+	for i := len(recs) - 1; i >= 0; i-- {
+		r := recs[i]
+		sum := TxSummary{ID: r.ID, State: r.State, Profiles: r.Profiles, Started: r.Started, Finished: r.Finished, PID: r.PID, Keys: len(r.Originals), Error: r.Error}
+		if len(s.Transactions) < statusHistory {
+			s.Transactions = append(s.Transactions, sum)
+		}
+		if (r.State == TxApplying && !s.InProgress) || r.State == TxRestoreFailed {
+			s.Crashed = append(s.Crashed, sum)
+		}
+		if r.State != TxApplied {
+			continue
+		}
+		for _, og := range r.Originals {
+			if _, seen := expected[og.Key]; !seen { // newest first: latest wins
+				expected[og.Key] = KeyStatus{Key: og.Key, Expected: og.Target, Transaction: r.ID}
+				order = append(order, og.Key)
+			}
+		}
+	}
+	sortKeys(order)
+	for _, k := range order {
+		ks := o.compare(expected[k])
+		s.Drift = s.Drift || ks.Drift
+		s.Applied = append(s.Applied, ks)
+	}
+	ps, err := o.persistStatus()
+	if err != nil {
+		return nil, err
+	}
+	s.Persisted = ps
+	if ps != nil {
+		for _, k := range ps.Keys {
+			s.Drift = s.Drift || k.Drift
+		}
+	}
+	return s, nil
+}
+
+func (o Options) compare(ks KeyStatus) KeyStatus {
+	live, err := o.IO.Read(ks.Key)
+	if err != nil {
+		ks.LiveErr, ks.Drift = err.Error(), true
+		return ks
+	}
+	ks.Live, ks.Drift = live, live != ks.Expected
+	return ks
+}
+
+func (o Options) persistStatus() (*PersistStatus, error) {
+	path := o.PersistPath()
+	ps := &PersistStatus{File: path, Profiles: []string{}, Keys: []KeyStatus{}}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return ps, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read persisted file: %w", err)
+	}
+	ps.Exists = true
+	f, ok := parseOwned(path, b)
+	if !ok {
+		return ps, nil
+	}
+	ps.Owned, ps.Profiles = true, append(ps.Profiles, f.Profiles...)
+	for _, e := range f.Entries {
+		ps.Keys = append(ps.Keys, o.compare(KeyStatus{Key: e.Key, Expected: e.Target}))
+	}
+	return ps, nil
+}
+
+// lockHeld reports whether an apply or rollback holds the lock now. It
+// never creates the state directory or the lock file.
+func lockHeld(st store) (bool, error) {
+	if _, err := os.Stat(st.lockPath()); errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	lk, err := acquire(st, 0, true)
+	if errors.Is(err, ErrLocked) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	lk.release()
+	return false, nil
+}
+
+func sortKeys(ks []sysctl.Key) {
+	for i := 1; i < len(ks); i++ {
+		for j := i; j > 0 && ks[j].Compare(ks[j-1]) < 0; j-- {
+			ks[j], ks[j-1] = ks[j-1], ks[j]
+		}
+	}
+}

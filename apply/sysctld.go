@@ -1,0 +1,77 @@
+package apply
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"path"
+	"strings"
+
+	"github.com/tcptune/tcptune/sysctl"
+)
+
+// parseConf parses a sysctl.d file the way systemd-sysctl and procps do:
+// "key = value" per line, '#' and ';' start comments, a leading '-' on the
+// key means "ignore a failed write", and a key may be a glob. Lines that are
+// not assignments are ignored, as both tools ignore them (with a warning).
+func parseConf(file string, r io.Reader) ([]Assignment, error) {
+	var out []Assignment
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
+	n := 0
+	for sc.Scan() {
+		n++
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || line[0] == '#' || line[0] == ';' {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			continue
+		}
+		k = strings.TrimSpace(k)
+		a := Assignment{File: file, Line: n, Value: sysctl.Normalize(v)}
+		if strings.HasPrefix(k, "-") {
+			a.IgnoreFailure = true
+			k = strings.TrimSpace(k[1:])
+		}
+		if k == "" {
+			continue
+		}
+		a.Key = k
+		out = append(out, a)
+	}
+	return out, sc.Err()
+}
+
+// confPath turns a key as written in a sysctl.d file (possibly a glob) into a
+// slash path below /proc/sys, with systemd's dot/slash rule: when the first
+// separator is a dot, dots separate components and slashes stand for dots
+// inside one (sysctl.d(5)).
+func confPath(k string) string {
+	if i := strings.IndexAny(k, "./"); i >= 0 && k[i] == '.' {
+		parts := strings.Split(k, ".")
+		for j, p := range parts {
+			parts[j] = strings.ReplaceAll(p, "/", ".")
+		}
+		return strings.Join(parts, "/")
+	}
+	return k
+}
+
+func isGlob(k string) bool { return strings.ContainsAny(k, "*?[") }
+
+// matches reports whether the assignment sets key, and whether by glob.
+// Globs match per path component, as systemd's glob(3) over /proc/sys does.
+func (a Assignment) matches(key sysctl.Key) (hit, glob bool) {
+	p := confPath(a.Key)
+	if isGlob(a.Key) {
+		ok, err := path.Match(p, key.Path())
+		return ok && err == nil, true
+	}
+	return p == key.Path(), false
+}
+
+// isNullOrEmpty reports whether a file's bytes mask it (systemd treats a
+// symlink to /dev/null, and an empty file, as masking).
+func isNullOrEmpty(b []byte) bool { return len(bytes.TrimSpace(b)) == 0 }

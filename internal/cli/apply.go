@@ -1,0 +1,212 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tcptune/tcptune/apply"
+	"github.com/tcptune/tcptune/doctor"
+	"github.com/tcptune/tcptune/sysctl"
+)
+
+// txFlags are the paths and knobs shared by apply, rollback and status.
+type txFlags struct {
+	StateDir   string
+	PersistDir string
+	SearchDirs []string
+	SysctlConf string
+	LockWait   time.Duration
+}
+
+func (f *txFlags) register(cmd *cobra.Command, persist bool) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.StateDir, "state-dir", apply.DefaultStateDir, "directory of the lock and the transaction records")
+	fl.StringVar(&f.PersistDir, "persist-dir", apply.DefaultPersistDir, "directory of the persisted file "+apply.DefaultPersistName)
+	fl.DurationVar(&f.LockWait, "lock-wait", 10*time.Second, "how long to wait for another apply or rollback to finish")
+	if persist {
+		fl.StringSliceVar(&f.SearchDirs, "sysctl-d", nil, "sysctl.d directories in systemd's order, for the precedence report (default: --persist-dir, /run/sysctl.d, /usr/local/lib/sysctl.d, /usr/lib/sysctl.d)")
+		fl.StringVar(&f.SysctlConf, "sysctl-conf", apply.DefaultSysctlConf, "the file procps 'sysctl --system' applies last")
+	}
+}
+
+func (f *txFlags) options(g *Globals) apply.Options {
+	return apply.Options{
+		FS: g.FS(), Netns: g.Netns(),
+		StateDir: f.StateDir, PersistDir: f.PersistDir, SearchDirs: f.SearchDirs, SysctlConf: f.SysctlConf,
+		LockWait: f.LockWait, Version: VersionString(),
+	}
+}
+
+// envPauseAfterWrite is a test-only hook: the apply pauses after write k so
+// a test can kill it with SIGKILL mid-transaction. It only ever sleeps.
+const envPauseAfterWrite = "TCPTUNE_TEST_PAUSE_AFTER_WRITE"
+
+func newApplyCmd(g *Globals) *cobra.Command {
+	var tf txFlags
+	var dryRun, noPersist, strict, detailed bool
+	cmd := &cobra.Command{
+		Use:   "apply P...",
+		Short: "Apply profiles all-or-nothing, with read-back, rollback and persistence",
+		Long: `Apply one or more profiles as one transaction.
+
+Nothing is written unless every key validates and is present and writable here.
+The original values are recorded durably in --state-dir before the first write;
+each write is read back, and a refused, clamped or rewritten value (or SIGINT /
+SIGTERM) restores every key already written, in reverse order. Host-wide keys
+seen from a container's network namespace are skipped ("host-wide").
+
+Unless --no-persist, the values are persisted to --persist-dir/90-tcptune.conf
+(replaced atomically), and a precedence report says which sysctl.d file wins
+each key at boot under systemd-sysctl and under procps 'sysctl --system'.
+
+After raising net.core.somaxconn, the listeners whose accept queue stays
+capped at the old value are listed: restart or reconfigure them.
+
+Exit status: 0 ok, 1 error (rolled back, nothing left changed);
+with --detailed-exitcode, 2 when something changed.`,
+		Example: `  tcptune apply high-concurrency --dry-run
+  tcptune apply high-concurrency fail-fast -o json --detailed-exitcode
+  tcptune apply syn-flood --no-persist`,
+		Args:              cobra.MinimumNArgs(1),
+		ValidArgsFunction: profileArgs(g),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := g.resolve(args)
+			if err != nil {
+				return err
+			}
+			o := tf.options(g)
+			o.DryRun, o.NoPersist, o.StrictPersist = dryRun, noPersist, strict
+			if g.SysctlRoot == sysctl.DefaultRoot {
+				o.Listeners = doctorListeners{}
+			}
+			if k, err := strconv.Atoi(os.Getenv(envPauseAfterWrite)); err == nil && k > 0 {
+				o.AfterWrite = pauseAfter(g.Stderr, k)
+			}
+			ctx, stop := signal.NotifyContext(cmdContext(cmd), os.Interrupt, syscall.SIGTERM)
+			res, err := apply.Apply(ctx, r, o)
+			stop()
+			if res != nil {
+				if g.JSON() {
+					if jerr := writeJSON(g.Stdout, res); jerr != nil && err == nil {
+						err = jerr
+					}
+				} else {
+					printApply(g.Stdout, g.Stderr, res)
+				}
+			}
+			if err != nil {
+				return applyHint(err, args)
+			}
+			if detailed && res.Changed && !res.DryRun {
+				return withExit(ExitChanges)
+			}
+			return nil
+		},
+	}
+	tf.register(cmd, true)
+	fl := cmd.Flags()
+	fl.BoolVar(&dryRun, "dry-run", false, "print the plan and the file that would be persisted; write nothing")
+	fl.BoolVar(&noPersist, "no-persist", false, "do not write the sysctl.d file (the change is lost at reboot)")
+	fl.BoolVar(&strict, "strict-persist", false, "fail (before writing) when another sysctl.d file overrides a persisted value at boot")
+	fl.BoolVar(&detailed, "detailed-exitcode", false, "exit 2 when something changed (terraform's convention)")
+	return cmd
+}
+
+func cmdContext(cmd *cobra.Command) context.Context {
+	if c := cmd.Context(); c != nil {
+		return c
+	}
+	return context.Background()
+}
+
+func pauseAfter(w io.Writer, k int) func(int, sysctl.Key) {
+	return func(i int, key sysctl.Key) {
+		if i != k {
+			return
+		}
+		fmt.Fprintf(w, "tcptune: test hook: paused after write %d (%s)\n", i, key)
+		time.Sleep(60 * time.Second) // bounded: the test kills us long before
+	}
+}
+
+func applyHint(err error, args []string) error {
+	var te *apply.TxError
+	switch {
+	case errors.Is(err, apply.ErrCrashed):
+		return withHint(err, "run 'tcptune status', then 'tcptune rollback' (or 'tcptune rollback --resolve' to keep the live values)")
+	case errors.Is(err, apply.ErrLocked):
+		return withHint(err, "wait for the other tcptune to finish, or raise --lock-wait")
+	case errors.As(err, &te) && !te.Restored:
+		return withHint(err, "run 'tcptune rollback --to %s' to retry the restore", te.Transaction)
+	case errors.Is(err, apply.ErrOverridden):
+		return withHint(err, "remove or rename the overriding file, or drop --strict-persist")
+	case errors.Is(err, apply.ErrInvalid):
+		return withHint(err, "run 'tcptune validate --kernel %s' and 'tcptune diff %s'", strings.Join(args, " "), strings.Join(args, " "))
+	}
+	return err
+}
+
+func printApply(w, ew io.Writer, res *apply.Result) {
+	if res.Plan != nil {
+		printPlan(w, res.Plan)
+	}
+	for _, s := range res.Warnings {
+		fmt.Fprintf(ew, "tcptune: warning: %s\n", s)
+	}
+	if res.Failed {
+		return
+	}
+	switch {
+	case res.DryRun:
+		fmt.Fprintln(w, "dry run: nothing was written")
+	case !res.Changed:
+		fmt.Fprintln(w, "nothing to do")
+	default:
+		fmt.Fprintf(w, "applied (transaction %s); undo with 'tcptune rollback'\n", res.Transaction)
+	}
+	if p := res.Persisted; p != nil {
+		verb := "persisted to"
+		if res.DryRun {
+			verb = "would persist to"
+		}
+		if !p.Written {
+			verb = "persisted file unchanged:"
+		}
+		fmt.Fprintf(w, "%s %s\n", verb, p.File)
+	}
+	if len(res.Restart) > 0 {
+		fmt.Fprintln(w, "\nlisteners still capped below the new somaxconn (restart or raise their listen backlog):")
+		for _, l := range res.Restart {
+			fmt.Fprintf(w, "  %s\tbacklog %d < %d\t%s[%d]\n", l.Addr, l.Backlog, l.NewLimit, l.Process, l.PID)
+		}
+	}
+	if res.RestartErr != "" {
+		fmt.Fprintf(ew, "tcptune: warning: could not list listeners to restart: %s\n", res.RestartErr)
+	}
+}
+
+// doctorListeners adapts doctor's inet_diag reader to apply.ListenerSource.
+type doctorListeners struct{}
+
+func (doctorListeners) Listeners(context.Context) ([]apply.Listener, error) {
+	ls, err := doctor.LiveListeners()
+	if err != nil {
+		return nil, err
+	}
+	doctor.AttachOwners("/proc", ls)
+	out := make([]apply.Listener, 0, len(ls))
+	for _, l := range ls {
+		out = append(out, apply.Listener{Addr: l.Endpoint(), Backlog: l.MaxQueue, PID: l.PID, Process: l.Process})
+	}
+	return out, nil
+}
