@@ -28,15 +28,15 @@ type txFlags struct {
 	LockWait   time.Duration
 }
 
-func (f *txFlags) register(cmd *cobra.Command, persist bool) {
+// register adds the flags to cmd. Every command that takes one takes all, so
+// one set of paths works for apply, rollback, status and reconcile alike.
+func (f *txFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.StringVar(&f.StateDir, "state-dir", apply.DefaultStateDir, "directory of the lock and the transaction records")
 	fl.StringVar(&f.PersistDir, "persist-dir", apply.DefaultPersistDir, "directory of the persisted file "+apply.DefaultPersistName)
 	fl.DurationVar(&f.LockWait, "lock-wait", 10*time.Second, "how long to wait for another apply or rollback to finish")
-	if persist {
-		fl.StringSliceVar(&f.SearchDirs, "sysctl-d", nil, "sysctl.d directories in systemd's order, for the precedence report (default: --persist-dir, /run/sysctl.d, /usr/local/lib/sysctl.d, /usr/lib/sysctl.d)")
-		fl.StringVar(&f.SysctlConf, "sysctl-conf", apply.DefaultSysctlConf, "the file procps 'sysctl --system' applies last")
-	}
+	fl.StringSliceVar(&f.SearchDirs, "sysctl-d", nil, "sysctl.d directories in systemd's order, for the precedence report (default: --persist-dir, /run/sysctl.d, /usr/local/lib/sysctl.d, /usr/lib/sysctl.d)")
+	fl.StringVar(&f.SysctlConf, "sysctl-conf", apply.DefaultSysctlConf, "the file procps 'sysctl --system' applies last")
 }
 
 func (f *txFlags) options(g *Globals) apply.Options {
@@ -113,7 +113,7 @@ with --detailed-exitcode, 2 when something changed.`,
 			return nil
 		},
 	}
-	tf.register(cmd, true)
+	tf.register(cmd)
 	fl := cmd.Flags()
 	fl.BoolVar(&dryRun, "dry-run", false, "print the plan and the file that would be persisted; write nothing")
 	fl.BoolVar(&noPersist, "no-persist", false, "do not write the sysctl.d file (the change is lost at reboot)")

@@ -67,7 +67,7 @@ restored: the transaction stays open and 'tcptune status' shows it).`,
 			return err
 		},
 	}
-	tf.register(cmd, false)
+	tf.register(cmd)
 	cmd.Flags().StringVar(&to, "to", "", "roll back every transaction back to and including TX")
 	cmd.Flags().BoolVar(&resolve, "resolve", false, "mark a crashed transaction (or --to TX) settled without restoring")
 	return cmd

@@ -53,7 +53,7 @@ Exit status: 0 in sync, 2 drift or a crashed transaction, 1 error.`,
 			return nil
 		},
 	}
-	tf.register(cmd, false)
+	tf.register(cmd)
 	return cmd
 }
 
