@@ -95,6 +95,7 @@ with --detailed-exitcode, 2 when something changed.`,
 			ctx, stop := signal.NotifyContext(cmdContext(cmd), os.Interrupt, syscall.SIGTERM)
 			res, err := apply.Apply(ctx, r, o)
 			stop()
+			auditApply(g, tf.StateDir, res)
 			if res != nil {
 				if g.JSON() {
 					if jerr := writeJSON(g.Stdout, res); jerr != nil && err == nil {

@@ -47,6 +47,7 @@ restored: the transaction stays open and 'tcptune status' shows it).`,
 				return err
 			}
 			res, err := apply.Rollback(cmdContext(cmd), o, to)
+			auditRollback(g, tf.StateDir, res)
 			if res != nil && (err == nil || len(res.Transactions) > 0) {
 				if g.JSON() {
 					if jerr := writeJSON(g.Stdout, res); jerr != nil && err == nil {

@@ -1,0 +1,113 @@
+package systemd
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"time"
+)
+
+// AuditFileName is the audit file's name inside the state directory.
+const AuditFileName = "audit.jsonl"
+
+// maxAuditSize is the size at which the audit file is rotated to FILE.1, so
+// a reconcile loop fighting another tool for weeks cannot fill /var.
+const maxAuditSize = 4 << 20
+
+// AppendAudit appends recs to path as JSON lines in one write, then fsyncs:
+// a record is on disk before the command reports success.
+func AppendAudit(path string, recs []Record) error {
+	var buf bytes.Buffer
+	for _, r := range recs {
+		b, err := json.Marshal(r)
+		if err != nil {
+			return fmt.Errorf("encode audit record for %s: %w", r.Key, err)
+		}
+		buf.Write(b)
+		buf.WriteByte('\n')
+	}
+	if st, err := os.Stat(path); err == nil && st.Size()+int64(buf.Len()) > maxAuditSize {
+		if err := os.Rename(path, path+".1"); err != nil {
+			return fmt.Errorf("rotate audit file: %w", err)
+		}
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+	if err != nil {
+		return fmt.Errorf("open audit file: %w", err)
+	}
+	if _, err := f.Write(buf.Bytes()); err != nil {
+		f.Close()
+		return fmt.Errorf("write audit file %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("sync audit file %s: %w", path, err)
+	}
+	return f.Close()
+}
+
+// AuditFilter selects records; zero fields match everything.
+type AuditFilter struct {
+	Key    string
+	Action Action
+	Since  time.Time
+	// Last keeps only the last N matching records (0: all).
+	Last int
+}
+
+func (f AuditFilter) match(r Record) bool {
+	return (f.Key == "" || r.Key == f.Key) &&
+		(f.Action == "" || r.Action == f.Action) &&
+		(f.Since.IsZero() || !r.Time.Before(f.Since))
+}
+
+// ReadAudit returns the records of path (and its rotated FILE.1, older
+// first) that match f, oldest first. A missing file is no records. A line
+// that does not decode - the torn tail of a write cut by a crash - is
+// skipped and counted in skipped.
+func ReadAudit(path string, f AuditFilter) (recs []Record, skipped int, err error) {
+	for _, p := range []string{path + ".1", path} {
+		file, err := os.Open(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, 0, fmt.Errorf("read audit file: %w", err)
+		}
+		got, bad, err := parseAudit(file, f)
+		file.Close()
+		if err != nil {
+			return nil, 0, fmt.Errorf("read audit file %s: %w", p, err)
+		}
+		recs, skipped = append(recs, got...), skipped+bad
+	}
+	if f.Last > 0 && len(recs) > f.Last {
+		recs = recs[len(recs)-f.Last:]
+	}
+	return recs, skipped, nil
+}
+
+func parseAudit(r io.Reader, f AuditFilter) (recs []Record, skipped int, err error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := bytes.TrimSpace(sc.Bytes())
+		if len(line) == 0 {
+			continue
+		}
+		var rec Record
+		if err := json.Unmarshal(line, &rec); err != nil || rec.Key == "" {
+			skipped++
+			continue
+		}
+		if f.match(rec) {
+			recs = append(recs, rec)
+		}
+	}
+	return recs, skipped, sc.Err()
+}

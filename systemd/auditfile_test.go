@@ -1,0 +1,93 @@
+package systemd
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestAuditFileRoundTrip(t *testing.T) {
+	path := filepath.Join(t.TempDir(), AuditFileName)
+	t0 := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	recs := []Record{
+		{Time: t0, Action: ActionApply, Transaction: "000001-x", Profile: "p", Key: "net.core.somaxconn", Before: "4096", After: "65535"},
+		{Time: t0.Add(time.Minute), Action: ActionDrift, Profile: "p", Key: "net.core.somaxconn", Before: "65535", After: "1024"},
+		{Time: t0.Add(2 * time.Minute), Action: ActionReconcile, Transaction: "000002-x", Profile: "p", Key: "net.core.somaxconn", Before: "1024", After: "65535"},
+		{Time: t0.Add(3 * time.Minute), Action: ActionRollback, Key: "net.ipv4.tcp_syn_retries", Before: "3", After: "6"},
+	}
+	if err := AppendAudit(path, recs[:2]); err != nil {
+		t.Fatal(err)
+	}
+	// A torn line, as a crash mid-write leaves, then more records.
+	f, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString(`{"time":"2025-03-01T12:00:30Z","action":"app` + "\n")
+	f.Close()
+	if err := AppendAudit(path, recs[2:]); err != nil {
+		t.Fatal(err)
+	}
+	got, skipped, err := ReadAudit(path, AuditFilter{})
+	if err != nil || skipped != 1 {
+		t.Fatalf("ReadAudit: err %v, skipped %d, want 1", err, skipped)
+	}
+	if d := cmp.Diff(recs, got); d != "" {
+		t.Errorf("records (-want +got):\n%s", d)
+	}
+	for name, c := range map[string]struct {
+		f    AuditFilter
+		want []Record
+	}{
+		"key":    {AuditFilter{Key: "net.ipv4.tcp_syn_retries"}, recs[3:]},
+		"action": {AuditFilter{Action: ActionDrift}, recs[1:2]},
+		"since":  {AuditFilter{Since: t0.Add(2 * time.Minute)}, recs[2:]},
+		"last":   {AuditFilter{Key: "net.core.somaxconn", Last: 1}, recs[2:3]},
+	} {
+		got, _, err := ReadAudit(path, c.f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := cmp.Diff(c.want, got); d != "" {
+			t.Errorf("%s filter (-want +got):\n%s", name, d)
+		}
+	}
+	if got, _, err := ReadAudit(filepath.Join(t.TempDir(), "none"), AuditFilter{}); err != nil || got != nil {
+		t.Errorf("missing audit file: %v, %v", got, err)
+	}
+}
+
+func TestAuditFileRotates(t *testing.T) {
+	path := filepath.Join(t.TempDir(), AuditFileName)
+	big := Record{Action: ActionApply, Key: "net.core.somaxconn", Note: strings.Repeat("x", 64<<10)}
+	n := maxAuditSize/(64<<10) + 8
+	for i := 0; i < n; i++ {
+		if err := AppendAudit(path, []Record{big}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := os.Stat(path)
+	if err != nil || st.Size() > maxAuditSize {
+		t.Fatalf("audit file not rotated: %v, size %d", err, st.Size())
+	}
+	if _, err := os.Stat(path + ".1"); err != nil {
+		t.Fatalf("no rotated file: %v", err)
+	}
+	got, _, err := ReadAudit(path, AuditFilter{})
+	if err != nil || len(got) == 0 || len(got) > n {
+		t.Fatalf("ReadAudit after rotation: %d records, %v", len(got), err)
+	}
+}
+
+func TestRecordFieldsOmitEmpty(t *testing.T) {
+	f := Record{Action: ActionPersist, Key: "net.core.somaxconn", After: "65535"}.Fields()
+	for _, k := range []string{"TCPTUNE_PROFILE", "TCPTUNE_TRANSACTION", "TCPTUNE_BEFORE", "TCPTUNE_TIME"} {
+		if _, ok := f[k]; ok {
+			t.Errorf("empty field %s sent", k)
+		}
+	}
+	if f["TCPTUNE_ACTION"] != "persist" || f["TCPTUNE_KEY"] != "net.core.somaxconn" {
+		t.Errorf("fields = %v", f)
+	}
+}
