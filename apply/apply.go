@@ -24,13 +24,17 @@ func Apply(ctx context.Context, r *profiles.Resolved, opts Options) (*Result, er
 		return fail(err)
 	}
 	st := store{dir: o.StateDir}
+	var recs []*Record // read once, under the lock
 	if !o.DryRun {
 		lk, err := acquire(st, o.LockWait, false)
 		if err != nil {
 			return fail(err)
 		}
 		defer lk.release()
-		if err := refuseCrashed(st); err != nil {
+		if recs, err = st.list(); err != nil {
+			return fail(err)
+		}
+		if err := refuseCrashed(recs); err != nil {
 			return fail(err)
 		}
 	}
@@ -55,13 +59,16 @@ func Apply(ctx context.Context, r *profiles.Resolved, opts Options) (*Result, er
 		return res, nil
 	}
 
-	rec, err := o.begin(st, plan, toSet, pp)
+	rec, err := o.begin(st, recs, plan, toSet, pp)
 	if err != nil {
 		return fail(err)
 	}
 	res.Transaction = rec.ID
 	if err := o.run(ctx, rec, toSet, pp); err != nil {
 		return fail(o.abort(st, rec, toSet, pp, err))
+	}
+	if err := st.prune(append(recs, rec), MaxRecords); err != nil {
+		res.Warnings = append(res.Warnings, "could not prune old transaction records: "+err.Error())
 	}
 	o.restartList(ctx, toSet, res)
 	return res, nil
@@ -129,11 +136,7 @@ func settingsOf(p *Plan) []Setting {
 
 // refuseCrashed fails while a transaction is left "applying". Called with
 // the lock held, so no live process owns such a record.
-func refuseCrashed(st store) error {
-	recs, err := st.list()
-	if err != nil {
-		return err
-	}
+func refuseCrashed(recs []*Record) error {
 	for _, r := range recs {
 		if r.State == TxApplying || r.State == TxRestoreFailed {
 			return fmt.Errorf("%w: transaction %s (%s, pid %d, started %s) is %s",
@@ -145,11 +148,7 @@ func refuseCrashed(st store) error {
 
 // begin records the transaction durably: nothing is written before this
 // returns.
-func (o Options) begin(st store, plan *Plan, toSet []Change, pp *persistPlan) (*Record, error) {
-	recs, err := st.list()
-	if err != nil {
-		return nil, err
-	}
+func (o Options) begin(st store, recs []*Record, plan *Plan, toSet []Change, pp *persistPlan) (*Record, error) {
 	seq := 1
 	if len(recs) > 0 {
 		seq = recs[len(recs)-1].Seq + 1

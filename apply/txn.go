@@ -178,6 +178,34 @@ func (s store) list() ([]*Record, error) {
 	return out, nil
 }
 
+// MaxRecords bounds the transaction records kept in the state directory:
+// every apply (and every reconcile correction) adds one, and each apply
+// reads them all. Older records are deleted after a successful apply, so
+// 'rollback --to' reaches back at most this many transactions. A record of a
+// crashed or failed-to-restore transaction is never deleted.
+const MaxRecords = 50
+
+// prune deletes the oldest records beyond keep (recs oldest first), except
+// crashed ones, then fsyncs the directory.
+func (s store) prune(recs []*Record, keep int) error {
+	if len(recs) <= keep {
+		return nil
+	}
+	var errs []error
+	for _, r := range recs[:len(recs)-keep] {
+		if r.State == TxApplying || r.State == TxRestoreFailed {
+			continue
+		}
+		if err := os.Remove(s.path(r.ID)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	if err := syncDir(s.txDir()); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
 func validTxID(id string) bool {
 	if len(id) < 8 || len(id) > 64 {
 		return false

@@ -131,3 +131,15 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func TestValidName(t *testing.T) {
+	for name, want := range map[string]bool{
+		"high-concurrency": true, "a": true, "web.v2": true, "a+b": true, "x_1": true,
+		"": false, "-a": false, ".a": false, "Web": false, "a b": false, "a/b": false, "é": false,
+		strings.Repeat("a", 128): true, strings.Repeat("a", 129): false,
+	} {
+		if got := ValidName(name); got != want {
+			t.Errorf("ValidName(%q) = %v, want %v", name, got, want)
+		}
+	}
+}

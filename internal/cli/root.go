@@ -109,6 +109,12 @@ var commands = []func(*Globals) *cobra.Command{
 	newReconcileCmd, newSystemdCmd,
 }
 
+// NewRootCmd returns the command tree with the process's standard streams,
+// for tools that render it (cmd/tcptune-gendocs: man pages, completions).
+func NewRootCmd() *cobra.Command {
+	return newRootCmd(&Globals{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr})
+}
+
 func newRootCmd(g *Globals) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "tcptune",

@@ -1,0 +1,121 @@
+// Package bench holds tcptune's speed measurements: Go benchmarks of
+// resolve+plan (what `tcptune diff` does) and of the transactional apply on
+// a fake sysctl root, run by `make bench` next to scripts/bench.sh's
+// whole-process comparison against procps. Claims about speed live here,
+// not in tests.
+package bench
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/tcptune/tcptune/apply"
+	"github.com/tcptune/tcptune/profiles"
+	"github.com/tcptune/tcptune/sysctl"
+)
+
+// fakeRoot builds a sysctl tree holding every key of r with the host
+// baseline values a fresh machine has, and returns it with a reset func that
+// puts those values back.
+func fakeRoot(b *testing.B, r *profiles.Resolved) (*sysctl.FS, func()) {
+	b.Helper()
+	root := b.TempDir()
+	baseline := map[string]string{
+		"net.core.somaxconn": "4096", "net.ipv4.tcp_max_syn_backlog": "2048", "net.core.netdev_max_backlog": "1000",
+		"net.ipv4.ip_local_port_range": "32768 60999", "net.ipv4.tcp_tw_reuse": "2", "net.ipv4.tcp_abort_on_overflow": "0",
+		"net.core.rmem_max": "212992", "net.core.wmem_max": "212992",
+		"net.ipv4.tcp_rmem": "4096 131072 6291456", "net.ipv4.tcp_wmem": "4096 16384 4194304",
+	}
+	reset := func() {
+		for _, s := range r.Settings {
+			v, ok := baseline[s.Key.String()]
+			if !ok {
+				b.Fatalf("no baseline for %s", s.Key)
+			}
+			p := filepath.Join(root, s.Key.Path())
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				b.Fatal(err)
+			}
+			if err := os.WriteFile(p, []byte(v+"\n"), 0o644); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	reset()
+	return sysctl.NewFS(root), reset
+}
+
+func resolved(b *testing.B) *profiles.Resolved {
+	b.Helper()
+	r, err := (&profiles.Loader{}).Resolve("high-concurrency")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return r
+}
+
+// BenchmarkResolve: load the built-ins and compose high-concurrency.
+func BenchmarkResolve(b *testing.B) {
+	for b.Loop() {
+		if _, err := (&profiles.Loader{}).Resolve("high-concurrency"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkPlan: diff high-concurrency against a fake root (reads only).
+func BenchmarkPlan(b *testing.B) {
+	r := resolved(b)
+	fs, _ := fakeRoot(b, r)
+	for b.Loop() {
+		p, err := apply.NewPlan(r, fs, sysctl.NetnsInitial)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if p.InSync() {
+			b.Fatal("fake root already in sync: the plan did no work")
+		}
+	}
+}
+
+// BenchmarkDiff: what `tcptune diff high-concurrency` does after startup:
+// resolve, then plan.
+func BenchmarkDiff(b *testing.B) {
+	r := resolved(b)
+	fs, _ := fakeRoot(b, r)
+	for b.Loop() {
+		r, err := (&profiles.Loader{}).Resolve("high-concurrency")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := apply.NewPlan(r, fs, sysctl.NetnsInitial); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkApply: the whole transaction on a fake root: validation, lock,
+// fsynced journal, writes with read-back, no persisted file. The fake root
+// is reset between iterations (untimed) so every apply writes.
+func BenchmarkApply(b *testing.B) {
+	r := resolved(b)
+	fs, reset := fakeRoot(b, r)
+	state := b.TempDir()
+	ctx := context.Background()
+	for b.Loop() {
+		b.StopTimer()
+		reset()
+		b.StartTimer()
+		res, err := apply.Apply(ctx, r, apply.Options{FS: fs, Netns: sysctl.NetnsInitial, StateDir: state, NoPersist: true,
+			PersistDir: filepath.Join(state, "sysctl.d"), SearchDirs: []string{filepath.Join(state, "sysctl.d")},
+			SysctlConf: filepath.Join(state, "sysctl.conf"), Version: "bench"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if !res.Changed {
+			b.Fatal("apply changed nothing")
+		}
+	}
+}

@@ -1,0 +1,158 @@
+// Package ansible holds the Ansible module and playbooks for tcptune and the
+// test that runs them with the real ansible-playbook.
+package ansible
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tcptune/tcptune/internal/nstest"
+)
+
+// envBin carries the tcptune binary built by the parent test to its child
+// in the private network namespace.
+const envBin = "TCPTUNE_ANSIBLE_TEST_BIN"
+
+// TestAnsibleModulePlaybook runs playbook.yml (the tcptune_profile module):
+// check mode reports the change and writes nothing, the first run changes,
+// the second is ok.
+func TestAnsibleModulePlaybook(t *testing.T) {
+	runPlaybooks(t, "playbook.yml", func(bin, state, persist string) map[string]any {
+		return map[string]any{"tcptune_state_dir": state, "tcptune_persist_dir": persist}
+	})
+}
+
+// TestAnsibleCommandPlaybook runs playbook-command.yml: plain
+// ansible.builtin.command keyed on tcptune's exit codes.
+func TestAnsibleCommandPlaybook(t *testing.T) {
+	runPlaybooks(t, "playbook-command.yml", func(bin, state, persist string) map[string]any {
+		return map[string]any{"tcptune_apply_flags": []string{"--state-dir", state, "--persist-dir", persist}}
+	})
+}
+
+func runPlaybooks(t *testing.T, playbook string, vars func(bin, state, persist string) map[string]any) {
+	if os.Getenv(envBin) == "" { // the parent: prerequisites and the binary
+		if _, err := exec.LookPath("ansible-playbook"); err != nil {
+			if os.Getenv("TCPTUNE_REQUIRE_NETNS") == "1" {
+				t.Fatal("ansible-playbook not found (TCPTUNE_REQUIRE_NETNS=1): apt-get install ansible-core")
+			}
+			t.Skip("SKIPPED: ansible-playbook not found; apt-get install ansible-core to run the Ansible test")
+		}
+		bin := filepath.Join(t.TempDir(), "tcptune")
+		if out, err := exec.Command("go", "build", "-o", bin, "github.com/tcptune/tcptune/cmd/tcptune").CombinedOutput(); err != nil {
+			t.Fatalf("go build: %v\n%s", err, out)
+		}
+		t.Setenv(envBin, bin)
+	}
+	if !nstest.InPrivateNetns(t) {
+		return
+	}
+	// From here on: a fresh network namespace, so the playbook's writes to
+	// /proc/sys/net land only here.
+	bin := os.Getenv(envBin)
+	state := t.TempDir()
+	persist := filepath.Join(t.TempDir(), "sysctl.d")
+	v := vars(bin, state, persist)
+	v["tcptune_hosts"] = "localhost"
+	v["tcptune_binary"] = bin
+	v["tcptune_profiles"] = []string{"fail-fast"}
+	v["ansible_become"] = false // root already; no sudo needed
+	v["ansible_python_interpreter"] = "/usr/bin/python3"
+	varsFile := filepath.Join(t.TempDir(), "vars.json")
+	b, _ := json.Marshal(v)
+	if err := os.WriteFile(varsFile, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const key = "/proc/sys/net/ipv4/tcp_syn_retries"
+	before := readTrim(t, key)
+	if before == "3" {
+		t.Fatalf("%s is already 3 in a fresh namespace; the test would prove nothing", key)
+	}
+
+	s := playbook1(t, playbook, varsFile, true)
+	if s.Changed != 1 || s.Failures != 0 {
+		t.Errorf("check mode: changed=%d failures=%d, want changed=1 failures=0", s.Changed, s.Failures)
+	}
+	if got := readTrim(t, key); got != before {
+		t.Errorf("check mode wrote %s = %s (was %s)", key, got, before)
+	}
+	if _, err := os.Stat(filepath.Join(persist, "90-tcptune.conf")); !os.IsNotExist(err) {
+		t.Errorf("check mode created the persisted file (stat: %v)", err)
+	}
+	if ents, _ := os.ReadDir(state); len(ents) != 0 {
+		t.Errorf("check mode wrote into the state directory: %v", ents)
+	}
+
+	s = playbook1(t, playbook, varsFile, false)
+	if s.Changed != 1 || s.Failures != 0 {
+		t.Errorf("first run: changed=%d failures=%d, want changed=1", s.Changed, s.Failures)
+	}
+	if got := readTrim(t, key); got != "3" {
+		t.Errorf("after the first run %s = %s, want 3", key, got)
+	}
+	if _, err := os.Stat(filepath.Join(persist, "90-tcptune.conf")); err != nil {
+		t.Errorf("first run did not persist: %v", err)
+	}
+
+	s = playbook1(t, playbook, varsFile, false)
+	if s.Changed != 0 || s.Failures != 0 || s.Ok == 0 {
+		t.Errorf("second run: changed=%d failures=%d ok=%d, want changed=0 and ok", s.Changed, s.Failures, s.Ok)
+	}
+	s = playbook1(t, playbook, varsFile, true)
+	if s.Changed != 0 || s.Failures != 0 {
+		t.Errorf("check mode after apply: changed=%d failures=%d, want 0", s.Changed, s.Failures)
+	}
+}
+
+type hostStats struct {
+	Ok       int `json:"ok"`
+	Changed  int `json:"changed"`
+	Failures int `json:"failures"`
+}
+
+// playbook1 runs ansible-playbook once against localhost (connection
+// local) with the json callback and returns localhost's recap.
+func playbook1(t *testing.T, playbook, varsFile string, check bool) hostStats {
+	t.Helper()
+	home := t.TempDir()
+	args := []string{"-i", "localhost,", "-c", "local", "-e", "@" + varsFile, playbook}
+	if check {
+		args = append(args, "--check", "--diff")
+	}
+	cmd := exec.Command("ansible-playbook", args...)
+	cmd.Env = append(os.Environ(),
+		"ANSIBLE_STDOUT_CALLBACK=json", "ANSIBLE_NOCOLOR=1", "ANSIBLE_RETRY_FILES_ENABLED=0",
+		"ANSIBLE_HOME="+home, "ANSIBLE_LOCAL_TEMP="+filepath.Join(home, "tmp"),
+		"ANSIBLE_REMOTE_TEMP="+filepath.Join(home, "rtmp"), "ANSIBLE_CONFIG="+filepath.Join(home, "none.cfg"))
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	var res struct {
+		Stats map[string]hostStats `json:"stats"`
+	}
+	if jerr := json.Unmarshal(out.Bytes(), &res); jerr != nil {
+		t.Fatalf("ansible-playbook %s: %v; output is not the json callback's: %v\n%s\n%s", strings.Join(args, " "), err, jerr, out.String(), errb.String())
+	}
+	s, ok := res.Stats["localhost"]
+	if !ok {
+		t.Fatalf("ansible-playbook %s: no recap for localhost\n%s", strings.Join(args, " "), out.String())
+	}
+	if err != nil || s.Failures != 0 {
+		t.Logf("ansible-playbook %s: %v\n%s\n%s", strings.Join(args, " "), err, out.String(), errb.String())
+	}
+	return s
+}
+
+func readTrim(t *testing.T, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(b))
+}

@@ -1,0 +1,240 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tcptune/tcptune/lab"
+)
+
+// labFlags are shared by `lab run` and `lab all`.
+type labFlags struct {
+	Profile string
+	Clients int
+	Runs    int
+	Verbose bool
+}
+
+func newLabCmd(g *Globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "lab",
+		Short: "Reproduce each failure in a throwaway network namespace and measure a profile's effect",
+		Long: `Reproduce, on this machine and without touching its settings, the failures
+the built-in profiles address, and measure each profile before and after.
+
+Every run creates a private network namespace (it disappears with the run),
+checks that it is not the namespace tcptune started in, sets the scenario's
+documented "before" state there, runs the workload, applies the profile with
+tcptune's own transactional apply inside the namespace, starts the server
+again and repeats the workload. Needs root (CAP_SYS_ADMIN) for the namespace.`,
+		Example: `  sudo tcptune lab list
+  sudo tcptune lab run burst-resets
+  sudo tcptune lab run burst-resets --clients 300 --runs 3 -o json
+  sudo tcptune lab all --markdown docs/lab-results.md --json docs/lab-results.json`,
+	}
+	cmd.AddCommand(newLabListCmd(g), newLabRunCmd(g), newLabAllCmd(g), newLabChildCmd(g))
+	return cmd
+}
+
+func newLabListCmd(g *Globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "list",
+		Short: "List the lab scenarios",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			scs := lab.Scenarios()
+			if g.JSON() {
+				return writeJSON(g.Stdout, scs)
+			}
+			tw := tabwriter.NewWriter(g.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "SCENARIO\tPROFILE\tCLIENTS\tNEEDS\tSUMMARY")
+			for _, s := range scs {
+				needs := "-"
+				if len(s.Needs) > 0 {
+					needs = fmt.Sprint(s.Needs)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", s.Name, s.Profile, s.Clients, needs, s.Summary)
+			}
+			return tw.Flush()
+		},
+	}
+}
+
+func newLabRunCmd(g *Globals) *cobra.Command {
+	var f labFlags
+	cmd := &cobra.Command{
+		Use:   "run SCENARIO",
+		Short: "Run one scenario before and after a profile (see 'tcptune lab list')",
+		Long: `Run one scenario before and after a profile and print a before/after table
+with the kernel counters that explain it. With -o json the report is
+{"scenario", "profile", "runs": [...], "before": {...}, "after": {...}},
+counts summed over runs.
+
+Exit status: 0 measured, 1 error (no private namespace, a missing program,
+a failed run).`,
+		Args: cobra.ExactArgs(1),
+		ValidArgsFunction: func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+			var names []string
+			for _, s := range lab.Scenarios() {
+				names = append(names, s.Name)
+			}
+			return names, cobra.ShellCompDirectiveNoFileComp
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			sc, ok := lab.Lookup(args[0])
+			if !ok {
+				return withHint(fmt.Errorf("unknown lab scenario %q", args[0]), "see 'tcptune lab list'")
+			}
+			if m := sc.Missing(); m != "" {
+				return withHint(fmt.Errorf("lab scenario %s needs %s, which is not installed", sc.Name, m),
+					"install it (Debian: apt-get install -y %s)", m)
+			}
+			rep, err := runLabScenario(cmd.Context(), g, sc, f)
+			if err != nil {
+				return err
+			}
+			if g.JSON() {
+				return writeJSON(g.Stdout, rep)
+			}
+			return rep.WriteText(g.Stdout)
+		},
+	}
+	f.register(cmd)
+	return cmd
+}
+
+func newLabAllCmd(g *Globals) *cobra.Command {
+	var f labFlags
+	var md, js string
+	cmd := &cobra.Command{
+		Use:   "all",
+		Short: "Run every scenario and write the results (make lab)",
+		Long: `Run every scenario with its own profile and write the results as Markdown
+(--markdown) and JSON (--json). A scenario whose program (nginx, hping3) is
+missing is recorded as skipped.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if f.Profile != "" {
+				return withHint(errors.New("--profile does not apply to 'lab all'"), "each scenario uses its own profile; use 'lab run SCENARIO --profile P'")
+			}
+			var reps []*lab.Report
+			for _, sc := range lab.Scenarios() {
+				fmt.Fprintf(g.Stderr, "tcptune: lab: running %s...\n", sc.Name)
+				rep, err := runLabScenario(cmd.Context(), g, sc, f)
+				if err != nil {
+					return err
+				}
+				reps = append(reps, rep)
+				if !g.JSON() {
+					if err := rep.WriteText(g.Stdout); err != nil {
+						return err
+					}
+					fmt.Fprintln(g.Stdout)
+				}
+			}
+			if md != "" {
+				if err := writeFileWith(md, func(fl *os.File) error { return lab.WriteResultsDoc(fl, reps, max(f.Runs, 1)) }); err != nil {
+					return err
+				}
+			}
+			if js != "" {
+				if err := writeFileWith(js, func(fl *os.File) error { return writeJSON(fl, reps) }); err != nil {
+					return err
+				}
+			}
+			if g.JSON() {
+				return writeJSON(g.Stdout, reps)
+			}
+			return nil
+		},
+	}
+	f.register(cmd)
+	cmd.Flags().StringVar(&md, "markdown", "", "write the results as Markdown to FILE (docs/lab-results.md)")
+	cmd.Flags().StringVar(&js, "json", "", "write the results as JSON to FILE (docs/lab-results.json)")
+	return cmd
+}
+
+// newLabChildCmd is the re-executed child of a lab run: it reads its request
+// on stdin, runs inside the fresh namespace and answers on stdout.
+func newLabChildCmd(g *Globals) *cobra.Command {
+	return &cobra.Command{
+		Use:    "__child",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			if !lab.IsChild() {
+				return errors.New("lab __child is internal to 'tcptune lab run'")
+			}
+			if code := lab.ChildMain(g.Stdin, g.Stdout, g.Stderr); code != 0 {
+				return withExit(code)
+			}
+			return nil
+		},
+	}
+}
+
+func (f *labFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.Profile, "profile", "", "profile to apply between the phases (default: the scenario's own)")
+	fl.IntVar(&f.Clients, "clients", 0, "client attempts per phase (default: the scenario's own)")
+	fl.IntVar(&f.Runs, "runs", 1, "runs, each in a fresh namespace; counts are summed")
+	fl.BoolVarP(&f.Verbose, "verbose", "v", false, "print each run's progress on stderr")
+}
+
+func runLabScenario(ctx context.Context, g *Globals, sc *lab.Scenario, f labFlags) (*lab.Report, error) {
+	if f.Clients < 0 || f.Runs < 1 || f.Runs > 100 {
+		return nil, withHint(fmt.Errorf("invalid --clients %d / --runs %d", f.Clients, f.Runs), "--clients >= 0, 1 <= --runs <= 100")
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	profile := f.Profile
+	if profile == "" {
+		profile = sc.Profile
+	}
+	res, err := g.Loader().Resolve(profile)
+	if err != nil {
+		return nil, withHint(err, "see 'tcptune list' for the profiles")
+	}
+	rep, err := lab.Run(ctx, lab.Options{Scenario: sc.Name, Resolved: res, Clients: f.Clients, Runs: f.Runs,
+		Log: g.Stderr, Verbose: f.Verbose})
+	if errors.Is(err, lab.ErrNoNetns) {
+		return nil, withHint(err, "the lab needs root (CAP_SYS_ADMIN) to create a network namespace: sudo tcptune lab run %s", sc.Name)
+	}
+	return rep, err
+}
+
+// writeFileWith writes path through a temp file in the same directory and a
+// rename, so a failed run never leaves half a results file.
+func writeFileWith(path string, fn func(*os.File) error) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := fn(tmp); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

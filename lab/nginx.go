@@ -1,0 +1,179 @@
+package lab
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"text/template"
+	"time"
+)
+
+// burst-resets-nginx: the seed's topology. A real nginx (the Debian
+// package) proxies to a slow upstream. One worker, busy with proxying, takes
+// connections off the kernel's accept queue slower than a spike fills it;
+// the queue is min(backlog=, somaxconn) long and overflows. worker_connections
+// is generous on purpose: a worker that runs out of connections closes the
+// ones it accepted, and those resets would come from nginx, not from the
+// kernel setting under test. The lab starts nginx itself with its own config
+// in the run's temp dir, in the foreground, and stops it by PID.
+
+const (
+	nginxUpstreamPort  = 8002
+	nginxUpstreamDelay = 200 * time.Millisecond
+	nginxWorkers       = 1
+	nginxConnections   = 4096
+	nginxStartWait     = 5 * time.Second
+)
+
+var nginxConf = template.Must(template.New("nginx.conf").Parse(`# written by tcptune lab for one run; deleted with it
+daemon off;
+master_process on;
+worker_processes {{.Workers}};
+pid {{.Dir}}/nginx.pid;
+error_log {{.Dir}}/error.log warn;
+events {
+    worker_connections {{.Connections}};
+    accept_mutex on;
+}
+http {
+    access_log off;
+    client_body_temp_path {{.Dir}}/body;
+    proxy_temp_path {{.Dir}}/proxy;
+    fastcgi_temp_path {{.Dir}}/fastcgi;
+    uwsgi_temp_path {{.Dir}}/uwsgi;
+    scgi_temp_path {{.Dir}}/scgi;
+    upstream backend { server 127.0.0.1:{{.Upstream}}; }
+    server {
+        listen 127.0.0.1:{{.Port}} backlog={{.Backlog}};
+        location / { proxy_pass http://backend; }
+    }
+}
+`))
+
+func init() {
+	register(&Scenario{
+		Name:     "burst-resets-nginx",
+		Summary:  "burst-resets against a real nginx (listen backlog=65535) in front of a slow upstream",
+		Profile:  "high-concurrency",
+		Clients:  1000,
+		Before:   burstBefore,
+		Watch:    []string{"net.ipv4.tcp_max_syn_backlog"},
+		Counters: burstCounters,
+		Needs:    []string{"nginx"},
+		run:      runBurstNginx,
+	})
+}
+
+func runBurstNginx(ctx context.Context, env *Env) (*Phase, error) {
+	up, err := startUpstream()
+	if err != nil {
+		return nil, err
+	}
+	defer up.Close()
+	stop, err := startNginx(ctx, filepath.Join(env.Dir, "nginx-"+env.Phase))
+	if err != nil {
+		return nil, err
+	}
+	defer stop()
+	addr := fmt.Sprintf("127.0.0.1:%d", labPort)
+	as := burstClients(ctx, env.Clients, func(ctx context.Context) attempt {
+		return exchange(ctx, addr, burstClientTimeout, burstRTT, false, "GET / HTTP/1.0\r\nHost: lab\r\n\r\n",
+			func(r *bufio.Reader) error {
+				status, err := r.ReadString('\n')
+				if err != nil {
+					return err
+				}
+				if !strings.Contains(status, " 200 ") {
+					return fmt.Errorf("nginx answered %q", strings.TrimSpace(status))
+				}
+				return nil
+			})
+	})
+	p := &Phase{BoundMs: burstClientTimeout.Milliseconds()}
+	tally(as, p)
+	p.Notes = append(p.Notes, fmt.Sprintf("nginx: %d workers x %d connections, listen backlog=%d, upstream answers in %s; client handshake RTT %s, timeout %s",
+		nginxWorkers, nginxConnections, serverBacklog, nginxUpstreamDelay, burstRTT, burstClientTimeout))
+	return p, nil
+}
+
+// startUpstream serves HTTP on 127.0.0.1:nginxUpstreamPort, each answer
+// after nginxUpstreamDelay.
+func startUpstream() (*http.Server, error) {
+	ln, err := listenTCP(nginxUpstreamPort, serverBacklog)
+	if err != nil {
+		return nil, err
+	}
+	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		time.Sleep(nginxUpstreamDelay)
+		_, _ = w.Write([]byte("ok\n"))
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	return srv, nil
+}
+
+// startNginx writes the config into dir, starts nginx in the foreground in
+// its own process group and waits until it accepts. stop sends SIGTERM to
+// the master it started (which stops its workers), then SIGKILL to that
+// process group if it is still there after a few seconds.
+func startNginx(ctx context.Context, dir string) (stop func(), err error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	var conf bytes.Buffer
+	if err := nginxConf.Execute(&conf, map[string]any{"Dir": dir, "Workers": nginxWorkers, "Connections": nginxConnections,
+		"Upstream": nginxUpstreamPort, "Port": labPort, "Backlog": serverBacklog}); err != nil {
+		return nil, err
+	}
+	cf := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(cf, conf.Bytes(), 0o644); err != nil {
+		return nil, err
+	}
+	var out bytes.Buffer
+	cmd := exec.Command("nginx", "-p", dir, "-e", filepath.Join(dir, "error.log"), "-c", cf)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start nginx: %w", err)
+	}
+	pid := cmd.Process.Pid
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	stop = func() {
+		_ = syscall.Kill(pid, syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			_ = syscall.Kill(-pid, syscall.SIGKILL) // the group of the master we started
+			<-done
+		}
+	}
+	deadline := time.Now().Add(nginxStartWait)
+	for {
+		c, err := net.DialTimeout("tcp4", fmt.Sprintf("127.0.0.1:%d", labPort), 200*time.Millisecond)
+		if err == nil {
+			c.Close()
+			return stop, nil
+		}
+		select {
+		case err := <-done:
+			log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
+			return nil, fmt.Errorf("nginx exited: %v: %s%s", err, out.String(), log)
+		case <-ctx.Done():
+			stop()
+			return nil, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			stop()
+			return nil, fmt.Errorf("nginx did not accept on 127.0.0.1:%d within %s", labPort, nginxStartWait)
+		}
+	}
+}

@@ -1,0 +1,22 @@
+#!/bin/sh
+# Build dist/tcptune_VERSION_ARCH.deb: stage the binary, man pages,
+# completions and units generated from the command tree (cmd/tcptune-gendocs),
+# then package with nfpm, run through `go run` so it is not a dependency of
+# the module. Used by `make deb` and packaging/deb_test.go.
+#   packaging/build-deb.sh BIN OUTDIR [VERSION]
+set -eu
+bin=$1 out=$2
+cd "$(dirname "$0")/.."
+NFPM_VERSION=${NFPM_VERSION:-v2.43.0}   # v2.44+ needs modules proxy.golang.org does not serve
+export DEB_VERSION="${3:-${DEB_VERSION:-0.0.0~dev}}"
+export ARCH="${ARCH:-$(go env GOARCH)}"
+export STAGE="$(mktemp -d)"
+trap 'rm -rf "$STAGE"' EXIT
+install -m 0755 "$bin" "$STAGE/tcptune"
+go run ./cmd/tcptune-gendocs --man-dir "$STAGE/man" --completion-dir "$STAGE/completions" --unit-dir "$STAGE/units"
+gzip -9n "$STAGE"/man/*.8
+mkdir -p "$out"
+# nfpm expands ${VAR} in fields such as version, not in contents' src.
+sed "s|\${STAGE}|$STAGE|g" packaging/nfpm.yaml > "$STAGE/nfpm.yaml"
+go run "github.com/goreleaser/nfpm/v2/cmd/nfpm@$NFPM_VERSION" package \
+	--config "$STAGE/nfpm.yaml" --packager deb --target "$out/"
