@@ -3,17 +3,23 @@
 #   make test      lint + all tests; kernel tests run in private network namespaces when root
 #   make lint      go vet + gofmt check
 #   make fuzz      run each fuzz target briefly (FUZZTIME, default 10s)
-#   make install   install binary (PREFIX, DESTDIR)
+#   make lab       every lab scenario in private network namespaces -> docs/lab-results.{md,json} (root)
+#   make bench     Go benchmarks + whole-process comparison with procps -> docs/bench-results.md (root, hyperfine)
+#   make install   binary, profiles dir, man pages, completions (PREFIX, DESTDIR)
+#   make deb       dist/tcptune_VERSION_ARCH.deb (nfpm through go run)
 GO       ?= go
 PREFIX   ?= /usr/local
 DESTDIR  ?=
 FUZZTIME ?= 10s
+LABRUNS  ?= 1
+DEB_VERSION ?= 0.0.0~git$(shell git rev-parse --short HEAD 2>/dev/null || echo dev)
+GENDOCS  := bin/gendocs
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -X github.com/tcptune/tcptune/internal/cli.Version=$(VERSION)
 # Kernel tests need root for unshare(CLONE_NEWNET); as root they must not be skipped.
 REQUIRE_NETNS := $(shell [ "$$(id -u)" = 0 ] && echo 1 || echo 0)
 
-.PHONY: all build test lint fuzz install clean deps
+.PHONY: all build test lint fuzz install clean lab bench deb
 
 all: build
 
@@ -37,6 +43,21 @@ fuzz:
 install: build
 	install -D -m 0755 bin/tcptune $(DESTDIR)$(PREFIX)/bin/tcptune
 	install -d -m 0755 $(DESTDIR)/etc/tcptune/profiles.d
+	rm -rf $(GENDOCS) && $(GO) run ./cmd/tcptune-gendocs --man-dir $(GENDOCS)/man --completion-dir $(GENDOCS)/completions
+	install -d -m 0755 $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 0644 $(GENDOCS)/man/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -D -m 0644 $(GENDOCS)/completions/bash/tcptune $(DESTDIR)$(PREFIX)/share/bash-completion/completions/tcptune
+	install -D -m 0644 $(GENDOCS)/completions/zsh/_tcptune $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_tcptune
+	install -D -m 0644 $(GENDOCS)/completions/fish/tcptune.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/tcptune.fish
+
+deb: build
+	packaging/build-deb.sh bin/tcptune dist $(DEB_VERSION)
+
+lab: build
+	./bin/tcptune lab all --runs $(LABRUNS) --markdown docs/lab-results.md --json docs/lab-results.json
+
+bench: build
+	BIN=bin/tcptune bash scripts/bench.sh
 
 clean:
 	rm -rf bin
