@@ -48,7 +48,11 @@ type Options struct {
 	// Prometheus file ("" : none).
 	StateFile string
 	Textfile  string
-	Actor     string
+	// Status, when set, adds the transaction metrics of `tcptune status -o
+	// prometheus` (last apply time and result, crashed transactions, drift
+	// of what was applied) to the textfile.
+	Status func() (*apply.Status, error)
+	Actor  string
 	// Log receives one line per event (stderr: journald under systemd).
 	Log io.Writer
 	Now func() time.Time
@@ -289,7 +293,15 @@ func (l *loop) publish() {
 		}
 	}
 	if l.o.Textfile != "" {
-		if err := WriteTextfile(l.o.Textfile, &l.st); err != nil {
+		body := Metrics(&l.st)
+		if l.o.Status != nil {
+			if st, err := l.o.Status(); err != nil {
+				l.logf("textfile without transaction metrics: %v", err)
+			} else {
+				body = AuditMetrics(st, &l.st)
+			}
+		}
+		if err := WriteTextfile(l.o.Textfile, body); err != nil {
 			l.logf("%v", err)
 		}
 	}

@@ -59,8 +59,8 @@ func escapeLabel(s string) string {
 // WriteTextfile replaces path atomically: node_exporter never reads half a
 // file. The temporary file starts with a dot and does not end in .prom, so
 // the collector ignores it.
-func WriteTextfile(path string, s *State) error {
-	if err := renameio.WriteFile(path, Metrics(s), 0o644); err != nil {
+func WriteTextfile(path string, body []byte) error {
+	if err := renameio.WriteFile(path, body, 0o644); err != nil {
 		return fmt.Errorf("write textfile: %w", err)
 	}
 	return nil

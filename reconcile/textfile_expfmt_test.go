@@ -23,7 +23,7 @@ func TestTextfileParsesWithPrometheusParser(t *testing.T) {
 		LastCorrections: []Correction{{Time: check.Add(-time.Minute), Key: "net.core.somaxconn"}},
 	}
 	path := filepath.Join(t.TempDir(), "tcptune.prom")
-	if err := WriteTextfile(path, s); err != nil {
+	if err := WriteTextfile(path, Metrics(s)); err != nil {
 		t.Fatal(err)
 	}
 	f, err := os.Open(path)

@@ -79,6 +79,7 @@ Exit status: 0 after a clean stop, 1 error (bad profile or flags).`,
 				Notifier:  systemd.NewNotifier(),
 				StateFile: filepath.Join(tf.StateDir, reconcile.StateFileName),
 				Textfile:  textfile,
+				Status:    func() (*apply.Status, error) { return apply.LoadStatus(ao) },
 				Actor:     actor(),
 				Log:       g.Stderr,
 			}

@@ -165,6 +165,17 @@ func TestKernelReconcileNotify(t *testing.T) {
 	if got := read(); got != "8192" {
 		t.Errorf("somaxconn after stop = %s: reconcile must not roll back on exit", got)
 	}
+	// The textfile carries the loop's metrics and the transactions' (last
+	// apply time and result, crashed transactions), like status -o prometheus.
+	prom, err := os.ReadFile(filepath.Join(dir, "tcptune.prom"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []string{"tcptune_reconcile_corrections_total 3", "tcptune_last_transaction_success 1", "tcptune_crashed_transactions 0", "tcptune_last_transaction_timestamp_seconds "} {
+		if !strings.Contains(string(prom), m) {
+			t.Errorf("textfile lacks %q:\n%s", m, prom)
+		}
+	}
 	recs, _, err := systemd.ReadAudit(filepath.Join(state, systemd.AuditFileName), systemd.AuditFilter{Key: "net.core.somaxconn", Action: systemd.ActionReconcile})
 	if err != nil || len(recs) != 2 || recs[1].Before != "1024" || recs[1].After != "8192" || recs[1].Transaction == "" {
 		t.Errorf("audit records of somaxconn corrections: %v %+v", err, recs)

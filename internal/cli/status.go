@@ -2,13 +2,16 @@ package cli
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/tcptune/tcptune/apply"
 	"github.com/tcptune/tcptune/reconcile"
+	"github.com/tcptune/tcptune/systemd"
 )
 
 func newStatusCmd(g *Globals) *cobra.Command {
@@ -17,8 +20,10 @@ func newStatusCmd(g *Globals) *cobra.Command {
 		Use:   "status",
 		Short: "What was applied, when, drift since, and any crashed transaction",
 		Long: `Show the last transactions, the keys in effect and their live values, the
-persisted sysctl.d file against live values, and any transaction left
-half-done by a crash (roll it back with 'tcptune rollback'). Writes nothing.
+persisted sysctl.d file against live values, any transaction left half-done
+by a crash (roll it back with 'tcptune rollback'), the reconcile loop's state
+and drift when one runs, and the last changes from the audit trail (the same
+records journald has, available without it). Writes nothing.
 
 -o prometheus prints tcptune_* metrics for node_exporter's textfile
 collector (docs/contract.md lists them); the exit status is the same.
@@ -31,21 +36,33 @@ Exit status: 0 in sync, 2 drift or a crashed transaction, 1 error.`,
 			if err != nil {
 				return withHint(err, "check --state-dir (%s)", tf.StateDir)
 			}
+			rs, err := reconcile.LoadState(tf.StateDir)
+			if err != nil {
+				return err
+			}
 			switch {
 			case g.Output == "prometheus": // the status metrics and the reconcile loop's, one renderer
-				rs, err := reconcile.LoadState(tf.StateDir)
-				if err != nil {
-					return err
-				}
 				if _, err := g.Stdout.Write(reconcile.AuditMetrics(st, rs)); err != nil {
 					return err
 				}
-			case g.JSON():
-				if err := writeJSON(g.Stdout, st); err != nil {
+			default:
+				// The audit trail is in the journal when journald runs; this
+				// is the same record without it.
+				recs, _, err := systemd.ReadAudit(filepath.Join(tf.StateDir, systemd.AuditFileName), systemd.AuditFilter{Last: statusAuditRecords})
+				if err != nil {
 					return err
 				}
-			default:
-				printStatus(g, st)
+				full := statusJSON{Status: st, Reconcile: rs, Audit: recs}
+				if full.Audit == nil {
+					full.Audit = []systemd.Record{}
+				}
+				if g.JSON() {
+					if err := writeJSON(g.Stdout, full); err != nil {
+						return err
+					}
+				} else {
+					printStatus(g, full)
+				}
 			}
 			if st.Drift || len(st.Crashed) > 0 {
 				return withExit(ExitChanges)
@@ -57,8 +74,19 @@ Exit status: 0 in sync, 2 drift or a crashed transaction, 1 error.`,
 	return cmd
 }
 
-func printStatus(g *Globals, st *apply.Status) {
-	w := g.Stdout
+// statusAuditRecords is how many audit records status shows.
+const statusAuditRecords = 10
+
+// statusJSON is status -o json: apply's status, the reconcile loop's state
+// (null when none ran here) and the last audit records.
+type statusJSON struct {
+	*apply.Status
+	Reconcile *reconcile.State `json:"reconcile"`
+	Audit     []systemd.Record `json:"audit"`
+}
+
+func printStatus(g *Globals, full statusJSON) {
+	st, w := full.Status, g.Stdout
 	for _, c := range st.Crashed {
 		fmt.Fprintf(w, "CRASHED: transaction %s (%s, pid %d) is %s: run 'tcptune rollback' (or --resolve)\n",
 			c.ID, strings.Join(c.Profiles, "+"), c.PID, c.State)
@@ -89,6 +117,28 @@ func printStatus(g *Globals, st *apply.Status) {
 			fmt.Fprintf(w, "\npersisted: %s (%s)\n", p.File, strings.Join(p.Profiles, "+"))
 			printKeys(w, p.Keys)
 		}
+	}
+	if rs := full.Reconcile; rs != nil {
+		run := "stopped"
+		switch {
+		case rs.Running && rs.Stale(time.Now()):
+			run = fmt.Sprintf("NOT RESPONDING (pid %d; no check for more than its interval)", rs.PID)
+		case rs.Running:
+			run = fmt.Sprintf("running (pid %d)", rs.PID)
+		}
+		fmt.Fprintf(w, "\nreconcile: %s, %s every %s, %d checks, %d corrections, %d errors\n",
+			run, rs.Mode, rs.Interval, rs.Checks, rs.Corrections, rs.Errors)
+		for _, d := range rs.Drifted {
+			fmt.Fprintf(w, "  drifted: %s live %s, profile %s (%s) since %s\n", d.Key, d.Live, d.Desired, d.Profile, d.Since.Local().Format("2006-01-02 15:04:05"))
+		}
+	}
+	if len(full.Audit) > 0 {
+		fmt.Fprintf(w, "\nlast changes (audit trail; also 'journalctl TCPTUNE_KEY=...'):\n")
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		for _, r := range full.Audit {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s -> %s\t%s\n", r.Time.Local().Format("2006-01-02 15:04:05"), r.Action, r.Key, r.Before, r.After, r.Actor)
+		}
+		tw.Flush()
 	}
 	state := "in sync"
 	if st.Drift {
