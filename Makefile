@@ -54,7 +54,7 @@ deb: build
 	packaging/build-deb.sh bin/tcptune dist $(DEB_VERSION)
 
 lab: build
-	./bin/tcptune lab all --runs $(LABRUNS) --markdown docs/lab-results.md --json docs/lab-results.json
+	./bin/tcptune lab all --runs $(LABRUNS) --readme README.md --markdown docs/lab-results.md --json docs/lab-results.json
 
 bench: build
 	BIN=bin/tcptune bash scripts/bench.sh

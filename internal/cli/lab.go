@@ -113,17 +113,30 @@ a failed run).`,
 
 func newLabAllCmd(g *Globals) *cobra.Command {
 	var f labFlags
-	var md, js string
+	var md, js, readme string
 	cmd := &cobra.Command{
 		Use:   "all",
 		Short: "Run every scenario and write the results (make lab)",
 		Long: `Run every scenario with its own profile and write the results as Markdown
 (--markdown) and JSON (--json). A scenario whose program (nginx, hping3) is
-missing is recorded as skipped.`,
+missing is recorded as skipped.
+
+--readme FILE rewrites the lines between the marker lines
+` + lab.ReadmeBegin + ` and ` + lab.ReadmeEnd + ` in FILE with a
+short summary table (the headline metric of each scenario before and after,
+the date, kernel and runs). The markers are checked before any lab runs:
+missing, duplicated or out of order, nothing runs and nothing is written.
+Every file is written through a temporary file and a rename.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if f.Profile != "" {
 				return withHint(errors.New("--profile does not apply to 'lab all'"), "each scenario uses its own profile; use 'lab run SCENARIO --profile P'")
+			}
+			// Refuse a README without its markers now, not after minutes of labs.
+			if readme != "" {
+				if _, err := readReadme(readme); err != nil {
+					return err
+				}
 			}
 			var reps []*lab.Report
 			for _, sc := range lab.Scenarios() {
@@ -140,6 +153,19 @@ missing is recorded as skipped.`,
 					fmt.Fprintln(g.Stdout)
 				}
 			}
+			// Render the README before writing anything, and from the file as it
+			// is now (it may have been edited while the labs ran), so a README
+			// that lost its markers leaves every file as it was.
+			var readmeDoc []byte
+			if readme != "" {
+				doc, err := readReadme(readme)
+				if err != nil {
+					return err
+				}
+				if readmeDoc, err = lab.ReadmeWithSummary(doc, reps); err != nil {
+					return fmt.Errorf("%s: %w", readme, err)
+				}
+			}
 			if md != "" {
 				if err := writeFileWith(md, func(fl *os.File) error { return lab.WriteResultsDoc(fl, reps, max(f.Runs, 1)) }); err != nil {
 					return err
@@ -150,6 +176,11 @@ missing is recorded as skipped.`,
 					return err
 				}
 			}
+			if readme != "" {
+				if err := writeFileWith(readme, func(fl *os.File) error { _, err := fl.Write(readmeDoc); return err }); err != nil {
+					return err
+				}
+			}
 			if g.JSON() {
 				return writeJSON(g.Stdout, reps)
 			}
@@ -157,6 +188,7 @@ missing is recorded as skipped.`,
 		},
 	}
 	f.register(cmd)
+	cmd.Flags().StringVar(&readme, "readme", "", "rewrite the summary between the lab-results markers in FILE (README.md)")
 	cmd.Flags().StringVar(&md, "markdown", "", "write the results as Markdown to FILE (docs/lab-results.md)")
 	cmd.Flags().StringVar(&js, "json", "", "write the results as JSON to FILE (docs/lab-results.json)")
 	return cmd
@@ -212,6 +244,19 @@ func runLabScenario(ctx context.Context, g *Globals, sc *lab.Scenario, f labFlag
 		return nil, withHint(err, "the lab needs root (CAP_SYS_ADMIN) to create a network namespace: sudo tcptune lab run %s", sc.Name)
 	}
 	return rep, err
+}
+
+// readReadme reads the --readme file and checks its markers.
+func readReadme(path string) ([]byte, error) {
+	doc, err := os.ReadFile(path)
+	if err != nil {
+		return nil, withHint(fmt.Errorf("--readme: %w", err), "point --readme at the README that holds the lab-results markers")
+	}
+	if err := lab.CheckMarkers(doc); err != nil {
+		return nil, withHint(fmt.Errorf("%s: %w", path, err),
+			"put the two lines %s and %s, in that order, where the summary goes", lab.ReadmeBegin, lab.ReadmeEnd)
+	}
+	return doc, nil
 }
 
 // writeFileWith writes path through a temp file in the same directory and a
