@@ -123,9 +123,16 @@ func newRootCmd(g *Globals) *cobra.Command {
 
 It validates a profile before anything touches the kernel, shows the plan
 (live vs desired), applies all-or-nothing with read-back and rollback, and
-persists to sysctl.d.
+persists to sysctl.d. 'tcptune doctor' reads the kernel's counters and says
+which knob this machine needs; 'tcptune lab' reproduces each failure in a
+throwaway network namespace and shows what a profile changes.
 
 Built-in profiles: high-concurrency, fail-fast, syn-flood ('tcptune list').
+
+  tcptune diff high-concurrency        what would change (nothing written)
+  tcptune apply high-concurrency       apply it, all or nothing
+  tcptune rollback                     put the old values back
+  tcptune doctor                       what is overflowing here, and the fix
 
 Exit status: 0 ok / in sync, 1 error, 2 drift or changes (see each command).`,
 		SilenceUsage:      true,
@@ -140,7 +147,7 @@ Exit status: 0 ok / in sync, 1 error, 2 drift or changes (see each command).`,
 	}
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.SysctlRoot, "sysctl-root", sysctl.DefaultRoot, "directory holding the sysctl tree (a fake tree for tests)")
-	pf.StringVarP(&g.Output, "output", "o", "text", "output format: text|json")
+	pf.StringVarP(&g.Output, "output", "o", "text", "output format: text|json (status: also prometheus)")
 	pf.StringSliceVar(&g.ProfileDirs, "profile-dir", []string{DefaultProfileDir}, "directories of user profiles (*.yaml)")
 	pf.StringArrayVarP(&g.Files, "file", "f", nil, "load a profile from FILE (repeatable); its name becomes usable as P")
 	pf.StringVar(&g.NetnsKind, "netns-kind", "auto", "network namespace kind for host-wide keys: auto|initial|child (on /proc/sys the kernel is asked and only child is honoured; a fake root counts as initial unless child)")
