@@ -3,6 +3,7 @@ package apply
 import (
 	"context"
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -265,10 +266,7 @@ func TestRefuseLineInjection(t *testing.T) {
 // TestAbsentAndReadOnlyRefused: nothing is written when a key is missing
 // or read-only here.
 func TestAbsentAndReadOnlyRefused(t *testing.T) {
-	vals := map[string]string{}
-	for k, v := range stock {
-		vals[k] = v
-	}
+	vals := maps.Clone(stock)
 	delete(vals, "net.ipv4.tcp_keepalive_probes")
 	e := newTxEnv(t, vals)
 	before := tree(t, e.dir)
@@ -290,10 +288,7 @@ func TestAbsentAndReadOnlyRefused(t *testing.T) {
 // TestHostWideSkippedInChildNetns: rmem_max & co are visible in a
 // container but never written; netdev_max_backlog is absent there.
 func TestHostWideSkippedInChildNetns(t *testing.T) {
-	vals := map[string]string{}
-	for k, v := range stock {
-		vals[k] = v
-	}
+	vals := maps.Clone(stock)
 	delete(vals, "net.core.netdev_max_backlog")
 	e := newTxEnv(t, vals)
 	e.opts.Netns = sysctl.NetnsChild

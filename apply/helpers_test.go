@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tcptune/tcptune/internal/fakeroot"
 	"github.com/tcptune/tcptune/profiles"
 	"github.com/tcptune/tcptune/sysctl"
 )
@@ -48,11 +49,7 @@ func newTxEnv(t *testing.T, vals map[string]string) *txEnv {
 	t.Helper()
 	dir := t.TempDir()
 	root := filepath.Join(dir, "proc-sys")
-	for k, v := range vals {
-		p := filepath.Join(root, sysctl.MustKey(k).Path())
-		must(t, os.MkdirAll(filepath.Dir(p), 0o755))
-		must(t, os.WriteFile(p, []byte(v+"\n"), 0o644))
-	}
+	must(t, fakeroot.Write(root, vals))
 	fs := sysctl.NewFS(root)
 	e := &txEnv{dir: dir, fs: fs}
 	e.opts = Options{

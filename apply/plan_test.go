@@ -7,23 +7,14 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/tcptune/tcptune/internal/fakeroot"
 	"github.com/tcptune/tcptune/profiles"
 	"github.com/tcptune/tcptune/sysctl"
 )
 
 func fakeTree(t *testing.T, files map[string]string) *sysctl.FS {
 	t.Helper()
-	root := t.TempDir()
-	for k, v := range files {
-		p := filepath.Join(root, sysctl.MustKey(k).Path())
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(v+"\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return sysctl.NewFS(root)
+	return sysctl.NewFS(fakeroot.New(t, files))
 }
 
 func resolved(t *testing.T, yaml string) *profiles.Resolved {

@@ -7,11 +7,11 @@ package bench
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/tcptune/tcptune/apply"
+	"github.com/tcptune/tcptune/internal/fakeroot"
 	"github.com/tcptune/tcptune/profiles"
 	"github.com/tcptune/tcptune/sysctl"
 )
@@ -22,25 +22,18 @@ import (
 func fakeRoot(b *testing.B, r *profiles.Resolved) (*sysctl.FS, func()) {
 	b.Helper()
 	root := b.TempDir()
-	baseline := map[string]string{
-		"net.core.somaxconn": "4096", "net.ipv4.tcp_max_syn_backlog": "2048", "net.core.netdev_max_backlog": "1000",
-		"net.ipv4.ip_local_port_range": "32768 60999", "net.ipv4.tcp_tw_reuse": "2", "net.ipv4.tcp_abort_on_overflow": "0",
-		"net.core.rmem_max": "212992", "net.core.wmem_max": "212992",
-		"net.ipv4.tcp_rmem": "4096 131072 6291456", "net.ipv4.tcp_wmem": "4096 16384 4194304",
-	}
+	baseline := fakeroot.Stock()
 	reset := func() {
+		vals := map[string]string{}
 		for _, s := range r.Settings {
 			v, ok := baseline[s.Key.String()]
 			if !ok {
 				b.Fatalf("no baseline for %s", s.Key)
 			}
-			p := filepath.Join(root, s.Key.Path())
-			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-				b.Fatal(err)
-			}
-			if err := os.WriteFile(p, []byte(v+"\n"), 0o644); err != nil {
-				b.Fatal(err)
-			}
+			vals[s.Key.String()] = v
+		}
+		if err := fakeroot.Write(root, vals); err != nil {
+			b.Fatal(err)
 		}
 	}
 	reset()

@@ -36,15 +36,9 @@ var tcpExtNames = []string{
 // TCPMemoryPressures but never fills them, so they would read as absent on
 // every kernel (see TestReadTCPExt).
 func readTCPExt(d procDir) (Counters, error) {
-	p := d.netPath("netstat")
-	f, err := os.Open(p)
+	all, err := ReadNetstat(d.netPath("netstat"))
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", p, err)
-	}
-	defer f.Close()
-	all, err := parseNetstat(f)
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", p, err)
+		return nil, err
 	}
 	c := Counters{}
 	for _, n := range tcpExtNames {
@@ -55,6 +49,22 @@ func readTCPExt(d procDir) (Counters, error) {
 	return c, nil
 }
 
+// ReadNetstat reads a file in the format of /proc/net/netstat and
+// /proc/net/snmp (see parseNetstat): section -> counter name -> value. The
+// lab reads its namespace's counters through it too.
+func ReadNetstat(path string) (map[string]map[string]uint64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	defer f.Close()
+	all, err := parseNetstat(f)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	return all, nil
+}
+
 // parseNetstat parses the "Section: names" / "Section: values" line pairs of
 // /proc/net/netstat and /proc/net/snmp. Columns a kernel does not print are
 // simply absent. Values are unsigned except a few gauges the rules do not
@@ -62,6 +72,7 @@ func readTCPExt(d procDir) (Counters, error) {
 func parseNetstat(r io.Reader) (map[string]map[string]uint64, error) {
 	out := map[string]map[string]uint64{}
 	s := bufio.NewScanner(r)
+	s.Buffer(make([]byte, 64*1024), 1<<20) // TcpExt's header grows with each kernel
 	line := 0
 	for s.Scan() {
 		line++

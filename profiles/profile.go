@@ -28,9 +28,6 @@ const (
 	OpAtMost Op = "at-most"
 )
 
-// Ops lists the valid operators, for messages.
-var Ops = []Op{OpExact, OpAtLeast, OpAtMost}
-
 // Valid reports whether o is a known operator.
 func (o Op) Valid() bool { return o == OpExact || o == OpAtLeast || o == OpAtMost }
 

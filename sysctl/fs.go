@@ -129,15 +129,8 @@ func (f *FS) Write(k Key, v Value) error {
 	defer r.Close()
 	// procfs refuses writes to a 0444 entry even for root; a fake root on an
 	// ordinary file system would not, so check the mode first and behave alike.
-	st, err := r.Stat(k.Path())
-	if err != nil {
-		return f.classify("write", k, r, err)
-	}
-	if st.IsDir() {
-		return &Error{Op: "write", Key: k, Path: f.FullPath(k), Class: ErrNotPresent, Err: errors.New("is a directory")}
-	}
-	if st.Mode().Perm()&0o222 == 0 {
-		return &Error{Op: "write", Key: k, Path: f.FullPath(k), Class: ErrReadOnly, Err: fmt.Errorf("mode %v", st.Mode().Perm())}
+	if err := f.checkWritable("write", k, r); err != nil {
+		return err
 	}
 	// No O_CREATE: a missing key is ErrNotPresent, never a new file.
 	file, err := r.OpenFile(k.Path(), os.O_WRONLY|os.O_TRUNC, 0)
@@ -181,15 +174,21 @@ func (f *FS) Writable(k Key) error {
 		return err
 	}
 	defer r.Close()
+	return f.checkWritable("stat", k, r)
+}
+
+// checkWritable stats k under r: a directory is ErrNotPresent, a mode
+// without a write bit ErrReadOnly. op names the caller's operation.
+func (f *FS) checkWritable(op string, k Key, r *os.Root) error {
 	st, err := r.Stat(k.Path())
 	if err != nil {
-		return f.classify("stat", k, r, err)
+		return f.classify(op, k, r, err)
 	}
 	if st.IsDir() {
-		return &Error{Op: "stat", Key: k, Path: f.FullPath(k), Class: ErrNotPresent, Err: errors.New("is a directory")}
+		return &Error{Op: op, Key: k, Path: f.FullPath(k), Class: ErrNotPresent, Err: errors.New("is a directory")}
 	}
 	if st.Mode().Perm()&0o222 == 0 {
-		return &Error{Op: "stat", Key: k, Path: f.FullPath(k), Class: ErrReadOnly, Err: fmt.Errorf("mode %v", st.Mode().Perm())}
+		return &Error{Op: op, Key: k, Path: f.FullPath(k), Class: ErrReadOnly, Err: fmt.Errorf("mode %v", st.Mode().Perm())}
 	}
 	return nil
 }

@@ -1,9 +1,6 @@
 package sysctl
 
-import (
-	"fmt"
-	"os"
-)
+import "os"
 
 // NetnsKind says whether the process runs in the host's (initial) network
 // namespace, in a child one (a container, a lab), or whether that could not
@@ -51,14 +48,4 @@ func DetectNetns(procRoot string) NetnsKind {
 		return NetnsInitial
 	}
 	return NetnsChild
-}
-
-// NetnsID returns the identity of the process's network namespace, such as
-// "net:[4026531833]".
-func NetnsID() (string, error) {
-	s, err := os.Readlink("/proc/self/ns/net")
-	if err != nil {
-		return "", fmt.Errorf("cannot read /proc/self/ns/net: %w", err)
-	}
-	return s, nil
 }

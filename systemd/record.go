@@ -21,9 +21,6 @@ const (
 	ActionDrift Action = "drift"
 )
 
-// Actions lists the known actions, for messages and filters.
-var Actions = []Action{ActionApply, ActionRollback, ActionPersist, ActionReconcile, ActionDrift}
-
 // MessageID marks tcptune's audit entries in the journal
 // (`journalctl MESSAGE_ID=...`); a fixed random 128-bit id as
 // systemd.journal-fields(7) asks for.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/tcptune/tcptune/internal/fakeroot"
 	"github.com/tcptune/tcptune/profiles"
 	"github.com/tcptune/tcptune/sysctl"
 )
@@ -94,17 +95,7 @@ func dump(ds []Diagnostic) string {
 // values; keys in readOnly get mode 0444.
 func fakeKernel(t *testing.T, netns sysctl.NetnsKind, files map[string]string, readOnly ...string) *Kernel {
 	t.Helper()
-	root := t.TempDir()
-	for name, v := range files {
-		k := sysctl.MustKey(name)
-		p := filepath.Join(root, filepath.FromSlash(k.Path()))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(v+"\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	root := fakeroot.New(t, files)
 	for _, name := range readOnly {
 		p := filepath.Join(root, filepath.FromSlash(sysctl.MustKey(name).Path()))
 		if err := os.Chmod(p, 0o444); err != nil {

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tcptune/tcptune/sysctl"
+	"github.com/tcptune/tcptune/internal/fakeroot"
 )
 
 // txDirs returns the flags that keep apply/rollback/status inside dir.
@@ -29,17 +29,15 @@ func persistFlags(dir string) []string {
 
 func writeFakeRoot(t *testing.T, root string, over map[string]string) {
 	t.Helper()
-	for k, v := range hostDefaults {
+	vals := map[string]string{}
+	for k, v := range fakeroot.Stock() {
 		if o, ok := over[k]; ok {
 			v = o
 		}
-		p := filepath.Join(root, sysctl.MustKey(k).Path())
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(v+"\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		vals[k] = v
+	}
+	if err := fakeroot.Write(root, vals); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/tcptune/tcptune/doctor"
+	"github.com/tcptune/tcptune/internal/netnsguard"
 	"github.com/tcptune/tcptune/sysctl"
 )
 
@@ -86,7 +87,7 @@ func (g *Globals) inNetns(path, origin string) error {
 		return withHint(fmt.Errorf("%s=%s, but this process runs in another network namespace", envNetns, path),
 			"unset %s; it is set by 'tcptune --netns' for the process it starts", envNetns)
 	}
-	self, err := sysctl.NetnsID()
+	self, err := netnsguard.Self()
 	if err != nil {
 		return err
 	}
@@ -118,7 +119,7 @@ func (g *Globals) reexecInNetns(cmd *cobra.Command, arg string) error {
 			"list namespaces with 'ip netns list'; entering one needs root (CAP_SYS_ADMIN)")
 	}
 	defer target.Close()
-	origin, err := sysctl.NetnsID()
+	origin, err := netnsguard.Self()
 	if err != nil {
 		return err
 	}

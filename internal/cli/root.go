@@ -207,6 +207,3 @@ func (g *Globals) Loader() *profiles.Loader {
 
 // JSON reports whether JSON output was asked for.
 func (g *Globals) JSON() bool { return g.Output == "json" }
-
-// fileExists is used for hints.
-func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/tcptune/tcptune/internal/fakeroot"
 	"github.com/tcptune/tcptune/sysctl"
 )
 
@@ -34,29 +35,6 @@ func TestScripts(t *testing.T) {
 	})
 }
 
-// hostDefaults are a stock kernel's values for the keys the built-ins use.
-var hostDefaults = map[string]string{
-	"net.core.somaxconn":                  "4096",
-	"net.core.netdev_max_backlog":         "1000",
-	"net.core.rmem_max":                   "212992",
-	"net.core.wmem_max":                   "212992",
-	"net.ipv4.tcp_max_syn_backlog":        "2048",
-	"net.ipv4.ip_local_port_range":        "32768\t60999",
-	"net.ipv4.ip_unprivileged_port_start": "1024",
-	"net.ipv4.ip_local_reserved_ports":    "",
-	"net.ipv4.tcp_tw_reuse":               "2",
-	"net.ipv4.tcp_abort_on_overflow":      "0",
-	"net.ipv4.tcp_rmem":                   "4096\t131072\t6291456",
-	"net.ipv4.tcp_wmem":                   "4096\t16384\t4194304",
-	"net.ipv4.tcp_syncookies":             "1",
-	"net.ipv4.tcp_syn_retries":            "6",
-	"net.ipv4.tcp_synack_retries":         "5",
-	"net.ipv4.tcp_fin_timeout":            "60",
-	"net.ipv4.tcp_keepalive_time":         "7200",
-	"net.ipv4.tcp_keepalive_intvl":        "75",
-	"net.ipv4.tcp_keepalive_probes":       "9",
-}
-
 // cmdFakeRoot DIR [KEY=VALUE...]: write a fake sysctl tree with stock values,
 // overridden by the arguments. A KEY=- removes the key.
 func cmdFakeRoot(ts *testscript.TestScript, neg bool, args []string) {
@@ -64,10 +42,7 @@ func cmdFakeRoot(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("usage: fakeroot DIR [KEY=VALUE...]")
 	}
 	root := ts.MkAbs(args[0])
-	vals := map[string]string{}
-	for k, v := range hostDefaults {
-		vals[k] = v
-	}
+	vals := fakeroot.Stock()
 	for _, a := range args[1:] {
 		k, v, ok := strings.Cut(a, "=")
 		if !ok {
@@ -76,12 +51,10 @@ func cmdFakeRoot(ts *testscript.TestScript, neg bool, args []string) {
 		vals[k] = v
 	}
 	for k, v := range vals {
-		p := filepath.Join(root, sysctl.MustKey(k).Path())
 		if v == "-" {
-			os.Remove(p)
-			continue
+			os.Remove(filepath.Join(root, sysctl.MustKey(k).Path()))
+			delete(vals, k)
 		}
-		ts.Check(os.MkdirAll(filepath.Dir(p), 0o755))
-		ts.Check(os.WriteFile(p, []byte(v+"\n"), 0o644))
 	}
+	ts.Check(fakeroot.Write(root, vals))
 }

@@ -10,16 +10,10 @@ import (
 	"testing"
 
 	"github.com/tcptune/tcptune/apply"
+	"github.com/tcptune/tcptune/internal/fakeroot"
 	"github.com/tcptune/tcptune/sysctl"
 	"github.com/tcptune/tcptune/systemd"
 )
-
-func sdRun(t *testing.T, args ...string) (int, string, string) {
-	t.Helper()
-	var out, errb bytes.Buffer
-	code := Run(args, nil, &out, &errb)
-	return code, out.String(), errb.String()
-}
 
 func TestSystemdInstallUninstall(t *testing.T) {
 	t.Setenv(envNoJournal, "1")
@@ -29,7 +23,7 @@ func TestSystemdInstallUninstall(t *testing.T) {
 	args := []string{"systemd", "install", "high-concurrency", "--unit-dir", units, "--binary", exe,
 		"--state-dir", filepath.Join(dir, "state"), "--mode", "report", "--interval", "10s",
 		"--textfile", filepath.Join(dir, "prom", "tcptune.prom"), "-o", "json"}
-	code, out, errs := sdRun(t, args...)
+	code, out, errs := run(t, args...)
 	if code != 0 {
 		t.Fatalf("install exit %d: %s", code, errs)
 	}
@@ -51,12 +45,12 @@ func TestSystemdInstallUninstall(t *testing.T) {
 		}
 	}
 	// Same arguments again: nothing changes.
-	if _, out, _ := sdRun(t, args...); !strings.Contains(out, `"changed": false`) {
+	if _, out, _ := run(t, args...); !strings.Contains(out, `"changed": false`) {
 		t.Errorf("second install: %s", out)
 	}
 	// An invalid profile writes nothing.
 	other := filepath.Join(dir, "other")
-	if code, _, _ := sdRun(t, "systemd", "install", "nope", "--unit-dir", other, "--binary", exe); code != ExitError {
+	if code, _, _ := run(t, "systemd", "install", "nope", "--unit-dir", other, "--binary", exe); code != ExitError {
 		t.Errorf("install of an unknown profile: exit %d", code)
 	}
 	if _, err := os.Stat(other); err == nil {
@@ -69,7 +63,7 @@ func TestSystemdInstallUninstall(t *testing.T) {
 	if err := os.Symlink(filepath.Join(units, systemd.ApplyUnit), filepath.Join(wants, systemd.ApplyUnit)); err != nil {
 		t.Fatal(err)
 	}
-	code, out, errs = sdRun(t, "systemd", "uninstall", "--unit-dir", units)
+	code, out, errs = run(t, "systemd", "uninstall", "--unit-dir", units)
 	if code != 0 || !strings.Contains(out, "systemctl daemon-reload") {
 		t.Fatalf("uninstall exit %d: %s %s", code, out, errs)
 	}
@@ -78,23 +72,9 @@ func TestSystemdInstallUninstall(t *testing.T) {
 	if len(left)+len(left2) != 0 {
 		t.Errorf("left after uninstall: %v %v", left, left2)
 	}
-	if _, out, _ := sdRun(t, "systemd", "uninstall", "--unit-dir", units); !strings.Contains(out, "nothing to do") {
+	if _, out, _ := run(t, "systemd", "uninstall", "--unit-dir", units); !strings.Contains(out, "nothing to do") {
 		t.Errorf("second uninstall: %s", out)
 	}
-}
-
-// fakeRoot writes a fake sysctl tree with stock values.
-func fakeRoot(t *testing.T, kv map[string]string) string {
-	t.Helper()
-	root := filepath.Join(t.TempDir(), "sys")
-	for k, v := range kv {
-		p := filepath.Join(root, sysctl.MustKey(k).Path())
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		if err := os.WriteFile(p, []byte(v+"\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return root
 }
 
 // TestAuditApplyRollbackAndPersist drives the audit helpers apply and
@@ -102,7 +82,7 @@ func fakeRoot(t *testing.T, kv map[string]string) string {
 // reads the trail back through 'tcptune systemd audit'.
 func TestAuditApplyRollbackAndPersist(t *testing.T) {
 	t.Setenv(envNoJournal, "1")
-	root := fakeRoot(t, map[string]string{"net.ipv4.tcp_syncookies": "1", "net.ipv4.tcp_max_syn_backlog": "2048",
+	root := fakeroot.New(t, map[string]string{"net.ipv4.tcp_syncookies": "1", "net.ipv4.tcp_max_syn_backlog": "2048",
 		"net.ipv4.tcp_synack_retries": "5", "net.core.somaxconn": "4096"})
 	dir := t.TempDir()
 	state, persist := filepath.Join(dir, "state"), filepath.Join(dir, "sysctl.d")
@@ -127,7 +107,7 @@ func TestAuditApplyRollbackAndPersist(t *testing.T) {
 		t.Errorf("audit warnings: %s", s)
 	}
 
-	code, out, errs := sdRun(t, "systemd", "audit", "--state-dir", state, "--key", "net/core/somaxconn", "-o", "json")
+	code, out, errs := run(t, "systemd", "audit", "--state-dir", state, "--key", "net/core/somaxconn", "-o", "json")
 	if code != 0 {
 		t.Fatalf("audit exit %d: %s", code, errs)
 	}
@@ -147,7 +127,7 @@ func TestAuditApplyRollbackAndPersist(t *testing.T) {
 		t.Errorf("somaxconn trail = %q, want %q", strings.Join(got, "|"), want)
 	}
 	// Text output, filtered by action.
-	_, out, _ = sdRun(t, "systemd", "audit", "--state-dir", state, "--action", "rollback")
+	_, out, _ = run(t, "systemd", "audit", "--state-dir", state, "--action", "rollback")
 	if !strings.Contains(out, "net.ipv4.tcp_max_syn_backlog") || strings.Contains(out, " apply ") {
 		t.Errorf("audit --action rollback:\n%s", out)
 	}

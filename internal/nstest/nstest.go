@@ -59,7 +59,7 @@ func InPrivateNetns(t *testing.T) bool {
 		}
 		t.Skipf("SKIPPED kernel test (needs a private network namespace): %s", reason)
 	}
-	self, err := os.Readlink("/proc/self/ns/net")
+	self, err := netnsguard.Self()
 	if err != nil {
 		t.Fatalf("nstest: %v", err)
 	}
@@ -86,15 +86,10 @@ func InPrivateNetns(t *testing.T) bool {
 // in any code that runs in a namespace it believes private.
 func Guard(t testing.TB) {
 	t.Helper()
-	if err := CheckPrivate(os.Getenv(envHostNS)); err != nil {
+	if err := netnsguard.CheckPrivate(os.Getenv(envHostNS)); err != nil {
 		t.Fatalf("nstest: REFUSING TO RUN: %v", err)
 	}
 }
-
-// CheckPrivate returns an error unless the current network namespace differs
-// from hostNS and from PID 1's when that is readable; see
-// netnsguard.CheckPrivate, which the lab shares.
-func CheckPrivate(hostNS string) error { return netnsguard.CheckPrivate(hostNS) }
 
 // LoopbackUp sets lo up in the current network namespace.
 func LoopbackUp() error { return netnsguard.LoopbackUp() }
