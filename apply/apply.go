@@ -218,7 +218,7 @@ func (o Options) run(ctx context.Context, rec *Record, toSet []Change, pp *persi
 	rec.State = TxApplied
 	t := o.Now()
 	rec.Finished = &t
-	if err := (store{dir: o.StateDir}).save(rec); err != nil {
+	if err := (store{dir: o.StateDir}).saveLazy(rec); err != nil {
 		rec.State = TxApplying
 		return &writeFailure{written: len(toSet), err: err}
 	}

@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -105,18 +104,43 @@ func runBurstNginx(ctx context.Context, env *Env) (*Phase, error) {
 }
 
 // startUpstream serves HTTP on 127.0.0.1:nginxUpstreamPort, each answer
-// after nginxUpstreamDelay.
-func startUpstream() (*http.Server, error) {
+// after nginxUpstreamDelay. It is a minimal HTTP/1.x responder (read the
+// request head, answer, close) rather than net/http: linking net/http and
+// its TLS stack into tcptune would cost every diff and apply start-up time.
+// Closing the returned listener stops it.
+func startUpstream() (net.Listener, error) {
 	ln, err := listenTCP(nginxUpstreamPort, serverBacklog)
 	if err != nil {
 		return nil, err
 	}
-	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		time.Sleep(nginxUpstreamDelay)
-		_, _ = w.Write([]byte("ok\n"))
-	})}
-	go func() { _ = srv.Serve(ln) }()
-	return srv, nil
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return // listener closed
+			}
+			go serveUpstream(c)
+		}
+	}()
+	return ln, nil
+}
+
+// serveUpstream answers one request on c and closes it.
+func serveUpstream(c net.Conn) {
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	r := bufio.NewReaderSize(c, 4096)
+	for { // the request head ends with an empty line
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return
+		}
+		if line == "\r\n" || line == "\n" {
+			break
+		}
+	}
+	time.Sleep(nginxUpstreamDelay)
+	_, _ = c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n"))
 }
 
 // startNginx writes the config into dir, starts nginx in the foreground in
