@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tcptune/tcptune/apply"
+	"github.com/tcptune/tcptune/internal/fakeroot"
 	"github.com/tcptune/tcptune/profiles"
 	"github.com/tcptune/tcptune/sysctl"
 	"github.com/tcptune/tcptune/systemd"
@@ -40,12 +41,8 @@ func newFixture(t *testing.T) *fixture {
 	f.audit = filepath.Join(f.state, systemd.AuditFileName)
 	f.statefile = filepath.Join(f.state, StateFileName)
 	f.textfile = filepath.Join(dir, "tcptune.prom")
-	for k, v := range map[string]string{"net.core.somaxconn": "4096", "net.ipv4.tcp_syn_retries": "6"} {
-		p := filepath.Join(f.root, sysctl.MustKey(k).Path())
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		if err := os.WriteFile(p, []byte(v+"\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
+	if err := fakeroot.Write(f.root, map[string]string{"net.core.somaxconn": "4096", "net.ipv4.tcp_syn_retries": "6"}); err != nil {
+		t.Fatal(err)
 	}
 	os.MkdirAll(f.state, 0o755)
 	f.fs = sysctl.NewFS(f.root)

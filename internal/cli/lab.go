@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"text/tabwriter"
 
+	"github.com/google/renameio/v2"
 	"github.com/spf13/cobra"
 
 	"github.com/tcptune/tcptune/lab"
@@ -259,27 +260,19 @@ func readReadme(path string) ([]byte, error) {
 	return doc, nil
 }
 
-// writeFileWith writes path through a temp file in the same directory and a
-// rename, so a failed run never leaves half a results file.
+// writeFileWith writes path through renameio (temp file in the same
+// directory, fsync, rename), so a failed run never leaves half a file.
 func writeFileWith(path string, fn func(*os.File) error) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	t, err := renameio.NewPendingFile(path, renameio.WithPermissions(0o644))
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name())
-	if err := fn(tmp); err != nil {
-		tmp.Close()
+	defer t.Cleanup()
+	if err := fn(t.File); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return t.CloseAtomicallyReplace()
 }

@@ -51,3 +51,10 @@ func TestStatusAuditTrail(t *testing.T) {
 		t.Errorf("status text lacks the audit trail:\n%s", text)
 	}
 }
+
+func TestAuditRejectsUnknownAction(t *testing.T) {
+	code, _, errs := run(t, "systemd", "audit", "--state-dir", t.TempDir(), "--action", "aply")
+	if code != ExitError || !strings.Contains(errs, `unknown --action "aply"`) || !strings.Contains(errs, "hint: allowed values: apply") {
+		t.Errorf("exit %d, stderr %q", code, errs)
+	}
+}

@@ -285,6 +285,11 @@ records with the journal's trusted fields (_UID, _COMM, _SYSTEMD_UNIT).`,
   tcptune systemd audit --action reconcile --last 20 -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			switch a := systemd.Action(action); a {
+			case "", systemd.ActionApply, systemd.ActionRollback, systemd.ActionPersist, systemd.ActionReconcile, systemd.ActionDrift:
+			default:
+				return withHint(fmt.Errorf("unknown --action %q", action), "allowed values: apply, rollback, persist, reconcile, drift")
+			}
 			f := systemd.AuditFilter{Action: systemd.Action(action), Last: last}
 			if key != "" {
 				k, err := sysctl.ParseKey(key)
