@@ -9,6 +9,9 @@ import (
 	"github.com/vishvananda/netns"
 )
 
+// NetnsRunDir is where `ip netns add NAME` bind-mounts namespaces.
+const NetnsRunDir = "/run/netns"
+
 // NetnsPath turns the --netns argument into a path: a bare NAME is an
 // `ip netns` name (/run/netns/NAME); anything with a slash is a path such as
 // /proc/PID/ns/net.
@@ -22,7 +25,7 @@ func NetnsPath(arg string) (string, error) {
 	if arg == "." || arg == ".." {
 		return "", fmt.Errorf("invalid network namespace name %q", arg)
 	}
-	return "/run/netns/" + arg, nil
+	return NetnsRunDir + "/" + arg, nil
 }
 
 // InNetns runs fn on an OS thread that has entered the network namespace at

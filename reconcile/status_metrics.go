@@ -17,9 +17,7 @@ import (
 // because "never applied" is not "applied at the epoch".
 func StatusMetrics(st *apply.Status) []byte {
 	var b bytes.Buffer
-	metric := func(name, typ, help string) {
-		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, typ)
-	}
+	metric := func(name, typ, help string) { writeHeader(&b, name, typ, help) }
 	bit := func(v bool) int {
 		if v {
 			return 1

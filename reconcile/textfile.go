@@ -13,9 +13,7 @@ import (
 // node_exporter's textfile collector. Every name starts with tcptune_.
 func Metrics(s *State) []byte {
 	var b bytes.Buffer
-	metric := func(name, typ, help string) {
-		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, typ)
-	}
+	metric := func(name, typ, help string) { writeHeader(&b, name, typ, help) }
 	mode := `mode="` + escapeLabel(string(s.Mode)) + `"`
 
 	metric("tcptune_reconcile_info", "gauge", "Reconcile loop identity: mode and profiles; always 1.")
@@ -42,13 +40,18 @@ func Metrics(s *State) []byte {
 
 	if s.LastCheck != nil {
 		metric("tcptune_reconcile_last_check_timestamp_seconds", "gauge", "Unix time of the last check.")
-		fmt.Fprintf(&b, "tcptune_reconcile_last_check_timestamp_seconds %.3f\n", float64(s.LastCheck.UnixMilli())/1000)
+		fmt.Fprintf(&b, "tcptune_reconcile_last_check_timestamp_seconds %s\n", unixSeconds(*s.LastCheck))
 	}
 	if n := len(s.LastCorrections); n > 0 {
 		metric("tcptune_reconcile_last_correction_timestamp_seconds", "gauge", "Unix time of the last correction.")
-		fmt.Fprintf(&b, "tcptune_reconcile_last_correction_timestamp_seconds %.3f\n", float64(s.LastCorrections[n-1].Time.UnixMilli())/1000)
+		fmt.Fprintf(&b, "tcptune_reconcile_last_correction_timestamp_seconds %s\n", unixSeconds(s.LastCorrections[n-1].Time))
 	}
 	return b.Bytes()
+}
+
+// writeHeader writes a metric family's HELP and TYPE lines.
+func writeHeader(b *bytes.Buffer, name, typ, help string) {
+	fmt.Fprintf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, typ)
 }
 
 // escapeLabel escapes a label value as the text format requires.

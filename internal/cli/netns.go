@@ -38,8 +38,6 @@ import (
 const (
 	envNetns       = "TCPTUNE_NETNS"
 	envNetnsOrigin = "TCPTUNE_NETNS_ORIGIN"
-	// netnsRunDir is where `ip netns add NAME` bind-mounts namespaces.
-	netnsRunDir = "/run/netns"
 )
 
 // netnsCommands take --netns through the re-exec.
@@ -193,7 +191,7 @@ func netnsArgs(cmd *cobra.Command, args []string, name string) ([]string, error)
 // netnsStateName names a namespace's state directory: the ip netns name, or
 // the namespace's inode for a path such as /proc/PID/ns/net.
 func netnsStateName(path string, h netns.NsHandle) string {
-	if filepath.Dir(path) == netnsRunDir {
+	if filepath.Dir(path) == doctor.NetnsRunDir {
 		return filepath.Base(path)
 	}
 	var st unix.Stat_t

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/tcptune/tcptune/doctor"
 )
 
 // buildTcptune builds the tcptune binary into a temporary directory: --netns
@@ -75,7 +77,7 @@ func newTestNetns(t *testing.T) string {
 			t.Errorf("ip netns del %s: %v\n%s", name, err, out)
 		}
 	})
-	path := filepath.Join(netnsRunDir, name)
+	path := filepath.Join(doctor.NetnsRunDir, name)
 	for _, host := range []string{"/proc/self/ns/net", "/proc/1/ns/net"} {
 		same, err := sameNetns(path, host)
 		if err != nil && host == "/proc/self/ns/net" {
@@ -137,7 +139,7 @@ func TestNetnsKernel(t *testing.T) {
 		t.Errorf("diff --netns: want netdev_max_backlog host-wide and somaxconn set, got %v", actions)
 	}
 
-	nsPath := filepath.Join(netnsRunDir, name)
+	nsPath := filepath.Join(doctor.NetnsRunDir, name)
 	out, stderr, rc = runBin(t, bin, "apply", "fail-fast", "--netns", nsPath, "--state-dir", state, "-o", "json", "--detailed-exitcode")
 	if rc != ExitChanges {
 		t.Fatalf("apply --netns PATH: exit %d, want 2\n%s%s", rc, out, stderr)

@@ -24,12 +24,17 @@ func profileArgs(g *Globals) cobra.CompletionFunc {
 func (g *Globals) resolve(refs []string) (*profiles.Resolved, error) {
 	r, err := g.Loader().Resolve(refs...)
 	if err != nil {
-		if strings.Contains(err.Error(), profiles.ErrNotFound.Error()) {
-			return nil, withHint(err, "run 'tcptune list' to see the profiles, or pass a file with -f FILE")
-		}
-		return nil, err
+		return nil, resolveHint(err)
 	}
 	return r, nil
+}
+
+// resolveHint adds the hint for an unknown profile.
+func resolveHint(err error) error {
+	if strings.Contains(err.Error(), profiles.ErrNotFound.Error()) {
+		return withHint(err, "run 'tcptune list' to see the profiles, or pass a file with -f FILE")
+	}
+	return err
 }
 
 func writeJSON(w io.Writer, v any) error {

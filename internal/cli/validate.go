@@ -68,8 +68,7 @@ func (o *validateOptions) run(g *Globals, args []string) error {
 			out.Diagnostics = append(out.Diagnostics, validate.Diagnostic{Severity: validate.SevError, Message: err.Error()})
 			break
 		}
-		_, err = g.resolve(args) // same error, with the hint
-		return err
+		return resolveHint(err)
 	default:
 		out.Profiles = r.Profiles
 		var k *validate.Kernel
