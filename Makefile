@@ -1,6 +1,6 @@
 # tcptune — build, test and release tasks.
 #   make build     build ./bin/tcptune
-#   make test      lint + all tests; kernel tests run in private network namespaces when root
+#   make test      install test packages (root) + lint + all tests; kernel tests run in private network namespaces when root
 #   make lint      go vet + gofmt check
 #   make fuzz      run each fuzz target briefly (FUZZTIME, default 10s)
 #   make lab       every lab scenario in private network namespaces -> docs/lab-results.{md,json} (root)
@@ -19,7 +19,7 @@ LDFLAGS  := -X github.com/tcptune/tcptune/internal/cli.Version=$(VERSION)
 # Kernel tests need root for unshare(CLONE_NEWNET); as root they must not be skipped.
 REQUIRE_NETNS := $(shell [ "$$(id -u)" = 0 ] && echo 1 || echo 0)
 
-.PHONY: all build test lint fuzz install clean lab bench deb
+.PHONY: all build test test-deps lint fuzz install clean lab bench deb
 
 all: build
 
@@ -31,7 +31,10 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 
-test: lint
+test-deps:
+	scripts/install-test-deps
+
+test: test-deps lint
 	@if [ "$(REQUIRE_NETNS)" != 1 ]; then \
 	  echo "NOTE: not root: kernel tests (private network namespaces) will be SKIPPED"; fi
 	TCPTUNE_REQUIRE_NETNS=$(REQUIRE_NETNS) $(GO) test -count=1 -timeout 15m ./...
