@@ -83,6 +83,10 @@ func (m *Machine) Boot(ctx context.Context) error {
 		"--bind-ro=" + m.share + ":" + ShareDir, "-b"}
 	cmd := exec.Command("unshare", args...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, console, console
+	// Should the test binary die (go test -timeout, a crash) before its
+	// clean-up runs, nspawn gets SIGTERM, halts the container and exits.
+	// (SIGKILL would not do: the container's PID 1 outlives nspawn.)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start systemd-nspawn: %w", err)
 	}

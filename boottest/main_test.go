@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -21,8 +22,8 @@ var figures struct {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if env.share != "" {
-		os.RemoveAll(env.share)
+	if env.run != "" {
+		os.RemoveAll(env.run)
 	}
 	if env.image != nil {
 		env.image.Release()
@@ -39,7 +40,27 @@ var env struct {
 	once  sync.Once
 	err   error
 	image *Image
+	run   string // this run's directory: the share and every container's overlay
 	share string // host directory bound at ShareDir
+}
+
+// runPrefix names run directories; the PID after it tells a live run's
+// directory from one a killed run left behind.
+const runPrefix = "tcptune-boottest-"
+
+// sweepStale removes run directories of test processes that no longer
+// exist (killed before their clean-up; their containers died with them).
+func sweepStale() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), runPrefix+"*"))
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(strings.TrimPrefix(filepath.Base(d), runPrefix))
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); os.IsNotExist(err) {
+			os.RemoveAll(d)
+		}
+	}
 }
 
 const (
@@ -85,8 +106,10 @@ func setup(t *testing.T) {
 		if env.err != nil {
 			return
 		}
-		env.share, env.err = os.MkdirTemp("", "tcptune-boottest-share-")
-		if env.err != nil {
+		sweepStale()
+		env.run = filepath.Join(os.TempDir(), fmt.Sprintf("%s%d", runPrefix, os.Getpid()))
+		env.share = filepath.Join(env.run, "share")
+		if env.err = os.MkdirAll(env.share, 0o755); env.err != nil {
 			return
 		}
 		for i, v := range []string{"1.0.0~boot1", "1.0.0~boot2"} {
@@ -142,7 +165,7 @@ func buildDeb(ctx context.Context, version, dst string) error {
 func boot(t *testing.T, name string) *Machine {
 	t.Helper()
 	setup(t)
-	dir, err := os.MkdirTemp("", "tcptune-boottest-"+name+"-")
+	dir, err := os.MkdirTemp(env.run, name+"-")
 	if err != nil {
 		t.Fatal(err)
 	}
