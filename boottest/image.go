@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -161,7 +160,7 @@ func Mirror() string {
 
 func mirrorIn(path string) string {
 	f, err := os.Open(path)
-	if errors.Is(err, fs.ErrNotExist) || err != nil {
+	if err != nil {
 		return ""
 	}
 	defer f.Close()
