@@ -59,11 +59,16 @@ func TestHardeningVsFunction(t *testing.T) {
 
 	// reconcile, under its sandbox: a correction, the journal, its state,
 	// its textfile.
+	// The persisted file is removed too, so the correction has to write
+	// the sysctl.d directory again (a file that would not change is not
+	// rewritten).
 	must(t, m.Run("systemctl", "start", "tcptune-reconcile.service"))
+	must(t, m.Run("rm", persisted))
 	must(t, m.Run("sysctl", "-q", "-w", "net.core.somaxconn=100"))
-	waitFor(t, "reconcile corrects somaxconn", 20*time.Second, func() (bool, string) {
+	waitFor(t, "reconcile corrects somaxconn and persists it", 20*time.Second, func() (bool, string) {
 		v := live(t, m, "net.core.somaxconn")
-		return v == "65535", v
+		f := m.Run("cat", persisted)
+		return v == "65535" && strings.Contains(f.Stdout, "net.core.somaxconn = 65535"), v + "; " + f.Stdout + f.Stderr
 	})
 	waitFor(t, "reconcile's journal record, state and textfile", 10*time.Second, func() (bool, string) {
 		recs := journalRecords(t, m, "_SYSTEMD_UNIT=tcptune-reconcile.service", "TCPTUNE_ACTION=reconcile")

@@ -40,26 +40,26 @@ exec systemd-nspawn "$@"`
 // directory, booted and stopped as often as a scenario needs. Every boot
 // of a Machine is a boot of the same root.
 type Machine struct {
-	Name  string
-	image string
-	share string
-	dir   string
-	cmd   *exec.Cmd
-	done  chan struct{}
-	pid1  int
-	boots *int
-	logf  func(string, ...any)
+	Name   string
+	image  string
+	share  string
+	dir    string
+	cmd    *exec.Cmd
+	done   chan struct{}
+	pid1   int
+	onBoot func()
+	logf   func(string, ...any)
 }
 
 // NewMachine prepares (does not boot) a container named name. dir must be
-// a fresh directory the caller removes.
-func NewMachine(name, image, share, dir string, boots *int, logf func(string, ...any)) (*Machine, error) {
+// a fresh directory the caller removes; onBoot is called at each boot.
+func NewMachine(name, image, share, dir string, onBoot func(), logf func(string, ...any)) (*Machine, error) {
 	for _, d := range []string{"upper", "work", "merged"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
 			return nil, err
 		}
 	}
-	return &Machine{Name: name, image: image, share: share, dir: dir, boots: boots, logf: logf}, nil
+	return &Machine{Name: name, image: image, share: share, dir: dir, onBoot: onBoot, logf: logf}, nil
 }
 
 // Running reports whether the container is booted.
@@ -92,7 +92,7 @@ func (m *Machine) Boot(ctx context.Context) error {
 	}
 	m.cmd, m.done = cmd, make(chan struct{})
 	go func() { _ = cmd.Wait(); close(m.done) }()
-	*m.boots++
+	m.onBoot()
 	pid1, err := m.findPID1(ctx)
 	if err != nil {
 		m.kill()

@@ -169,9 +169,8 @@ func boot(t *testing.T, name string) *Machine {
 	if err != nil {
 		t.Fatal(err)
 	}
-	figures.Lock()
-	m, err := NewMachine(fmt.Sprintf("tcptune-i12-%s-%d", name, os.Getpid()), env.image.Root, env.share, dir, &figures.boots, t.Logf)
-	figures.Unlock()
+	countBoot := func() { figures.Lock(); figures.boots++; figures.Unlock() }
+	m, err := NewMachine(fmt.Sprintf("tcptune-boot-%s-%d", name, os.Getpid()), env.image.Root, env.share, dir, countBoot, t.Logf)
 	if err != nil {
 		t.Fatal(err)
 	}
