@@ -87,8 +87,8 @@ func ApplyUnitOptions(c UnitConfig) []*unit.UnitOption {
 	u := "Unit"
 	opts := []*unit.UnitOption{
 		unit.NewUnitOption(u, "Description", escapeSpecifiers("tcptune: apply and verify network profile "+strings.Join(c.Profiles, " "))),
-		// tcptune's own pages, which the package installs (the boot test
-		// checks each is there); they point on to sysctl.d(5).
+		// tcptune's own pages: the package installs them (boottest checks
+		// each with dpkg -S); systemd's may be absent on a minimal host.
 		unit.NewUnitOption(u, "Documentation", "man:tcptune-apply(8) man:tcptune-diff(8) man:tcptune-systemd-install(8)"),
 		// Early boot: no implicit After=basic.target, which would come
 		// after network-pre.target on some hosts and make a cycle.
