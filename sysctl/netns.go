@@ -23,15 +23,23 @@ func (n NetnsKind) String() string {
 	return "unknown"
 }
 
-// DetectNetns tells which network namespace the process is in. It compares
-// /proc/self/ns/net with /proc/1/ns/net when PID 1's link is readable. When
-// it is not (no CAP_SYS_PTRACE, as in some sandboxes), it falls back on a
-// kernel fact: net.core.netdev_max_backlog is registered for the initial
-// namespace only (net/core/sysctl_net_core.c, net_core_table), so its
-// absence under a real /proc/sys means a child namespace.
+// DetectNetns tells which network namespace the process is in, kernel facts
+// first: net.core.netdev_max_backlog is registered for the initial
+// namespace only (net/core/sysctl_net_core.c, net_core_table), so under a
+// real /proc/sys its presence means the initial namespace and its absence a
+// child one. Comparing /proc/self/ns/net with /proc/1/ns/net comes second
+// (only when /proc/sys/net/core cannot be read): inside a booted container
+// (systemd-nspawn, a pod) PID 1 is the container's own init and shares its
+// namespace, so the comparison would call a child namespace initial.
 func DetectNetns(procRoot string) NetnsKind {
 	if procRoot == "" {
 		procRoot = "/proc"
+	}
+	if _, err := os.Stat(procRoot + "/sys/net/core"); err == nil {
+		if _, err := os.Stat(procRoot + "/sys/net/core/netdev_max_backlog"); err == nil {
+			return NetnsInitial
+		}
+		return NetnsChild
 	}
 	self, err1 := os.Readlink(procRoot + "/self/ns/net")
 	init, err2 := os.Readlink(procRoot + "/1/ns/net")
@@ -41,11 +49,5 @@ func DetectNetns(procRoot string) NetnsKind {
 		}
 		return NetnsChild
 	}
-	if _, err := os.Stat(procRoot + "/sys/net/core"); err != nil {
-		return NetnsUnknown
-	}
-	if _, err := os.Stat(procRoot + "/sys/net/core/netdev_max_backlog"); err == nil {
-		return NetnsInitial
-	}
-	return NetnsChild
+	return NetnsUnknown
 }
