@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/tcptune/tcptune/doctor"
+	"github.com/tcptune/tcptune/netns"
 )
 
 // doctorOptions are the doctor's own flags.
@@ -49,7 +50,7 @@ Exit status: 0 healthy, 2 findings, 1 error.`,
 	f.DurationVar(&o.interval, "interval", doctor.DefaultInterval, "time between the two readings")
 	f.BoolVar(&o.once, "once", false, "read once and report counters accumulated since boot")
 	f.StringVar(&o.procRoot, "proc-root", doctor.DefaultProcRoot, "proc mount to read net/* from (a fixture tree for tests)")
-	f.StringVar(&o.netns, "netns", "", "diagnose another network namespace: an ip netns NAME or a PATH such as /proc/PID/ns/net")
+	f.StringVar(&o.netns, "netns", "", "diagnose another network namespace: an ip netns NAME, a PID, or a PATH such as /proc/PID/ns/net")
 	return cmd
 }
 
@@ -67,11 +68,11 @@ func runDoctor(cmd *cobra.Command, g *Globals, o *doctorOptions) error {
 		opts.Source.Listeners = doctor.LiveListeners
 	}
 	if o.netns != "" {
-		p, err := doctor.NetnsPath(o.netns)
+		t, err := netns.Resolve(o.netns)
 		if err != nil {
-			return withHint(err, "give an ip netns name (see 'ip netns list') or a path such as /proc/PID/ns/net")
+			return withHint(err, "give an ip netns name (see 'ip netns list'), a PID, or a path such as /proc/PID/ns/net")
 		}
-		opts.NetnsPath = p
+		opts.Netns = t
 	}
 	if !o.once && isTerminal(g.Stderr) {
 		opts.Progress = func(elapsed, total time.Duration) {
