@@ -31,8 +31,8 @@ type request struct {
 	Clients  int                `json:"clients"`
 	// HostNetns is the parent's namespace: the child must not be in it.
 	HostNetns  netns.ID `json:"host_netns"`
-	SysctlRoot string `json:"sysctl_root"`
-	Verbose    bool   `json:"verbose"`
+	SysctlRoot string   `json:"sysctl_root"`
+	Verbose    bool     `json:"verbose"`
 }
 
 // ChildMain runs one lab run in the current process, which must be in a
