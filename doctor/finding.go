@@ -56,6 +56,9 @@ type Fix struct {
 	// Restart names what must be restarted for the fix to take effect
 	// ("" when nothing).
 	Restart string `json:"restart,omitempty"`
+	// Note qualifies where the fix applies (doctor --all-netns: a
+	// namespace that host tuning does not reach).
+	Note string `json:"note,omitempty"`
 }
 
 // FixKey is one sysctl of a fix, with the value the profile sets or a
