@@ -79,13 +79,18 @@ func ownerFromCgroup(path string) (kind, name, container string) {
 			}
 		}
 	}
-	last := parts[len(parts)-1]
-	if m := reScope.FindStringSubmatch(last); m != nil {
+	// The innermost container scope: podman puts its processes one level
+	// below it (libpod-<id>.scope/container).
+	for i := len(parts) - 1; i >= 0 && container == ""; i-- {
+		m := reScope.FindStringSubmatch(parts[i])
+		if m == nil {
+			continue
+		}
 		runtime := m[1]
 		switch runtime {
 		case "":
 			runtime = "container"
-			if len(parts) > 1 && parts[len(parts)-2] == "docker" {
+			if i > 0 && parts[i-1] == "docker" {
 				runtime = "docker"
 			}
 		case "cri-containerd":
