@@ -110,6 +110,7 @@ var commands = []func(*Globals) *cobra.Command{
 	newApplyCmd, newRollbackCmd, newStatusCmd,
 	newLabCmd,
 	newReconcileCmd, newSystemdCmd,
+	newExportCmd,
 }
 
 // NewRootCmd returns the command tree with the process's standard streams,
