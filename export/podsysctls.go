@@ -21,7 +21,7 @@ import (
 var KubeletSafeSysctls = []string{
 	"kernel.shm_rmid_forced",
 	"net.ipv4.ip_local_port_range",
-	"net.ipv4.ip_local_reserved_ports",     // 1.27
+	"net.ipv4.ip_local_reserved_ports",    // 1.27
 	"net.ipv4.ip_unprivileged_port_start", // 1.22
 	"net.ipv4.ping_group_range",
 	"net.ipv4.tcp_fin_timeout",     // 1.29
