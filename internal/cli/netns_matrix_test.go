@@ -275,14 +275,7 @@ func testMatrixRow(t *testing.T, bin, prof string, self netns.ID, row matrixRow,
 	if rc != ExitChanges {
 		t.Fatalf("diff: exit %d, want 2\n%s%s", rc, out, errs)
 	}
-	var plan PlanJSON
-	if err := json.Unmarshal([]byte(out), &plan); err != nil {
-		t.Fatal(err)
-	}
-	actions := map[string]string{}
-	for _, c := range plan.Changes {
-		actions[c.Key.String()] = string(c.Action)
-	}
+	actions := planActions(t, out)
 	wantActions := map[string]string{
 		"net.core.somaxconn": "set", "net.ipv4.tcp_fin_timeout": "set",
 		"net.core.netdev_max_backlog": "host-wide", "net.core.rmem_max": "host-wide", "fs.file-max": "host-wide",

@@ -130,14 +130,7 @@ func TestNetnsKernel(t *testing.T) {
 	if rc != ExitChanges {
 		t.Fatalf("diff --netns: exit %d, want 2\n%s%s", rc, out, stderr)
 	}
-	var plan PlanJSON
-	if err := json.Unmarshal([]byte(out), &plan); err != nil {
-		t.Fatal(err)
-	}
-	actions := map[string]string{}
-	for _, c := range plan.Changes {
-		actions[c.Key.String()] = string(c.Action)
-	}
+	actions := planActions(t, out)
 	if actions["net.core.netdev_max_backlog"] != "host-wide" || actions["net.core.somaxconn"] != "set" {
 		t.Errorf("diff --netns: want netdev_max_backlog host-wide and somaxconn set, got %v", actions)
 	}
@@ -204,6 +197,20 @@ func TestNetnsKernel(t *testing.T) {
 	if d := cmp.Diff(hostBefore, hostAfter); d != "" {
 		t.Fatalf("HOST SYSCTLS CHANGED (-before +after):\n%s", d)
 	}
+}
+
+// planActions decodes diff -o json into key -> action.
+func planActions(t *testing.T, out string) map[string]string {
+	t.Helper()
+	var plan PlanJSON
+	if err := json.Unmarshal([]byte(out), &plan); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	actions := map[string]string{}
+	for _, c := range plan.Changes {
+		actions[c.Key.String()] = string(c.Action)
+	}
+	return actions
 }
 
 // sameNetns reports whether two namespace files name one namespace.
