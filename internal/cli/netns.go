@@ -35,7 +35,7 @@ func addNetnsFlags(root *cobra.Command) {
 		if !slices.Contains(netnsCommands, c.Name()) || c.Flags().Lookup("netns") != nil {
 			continue
 		}
-		c.Flags().String("netns", "", "run inside another network namespace: an 'ip netns' NAME or a PATH such as /proc/PID/ns/net")
+		c.Flags().String("netns", "", "run inside another network namespace: an 'ip netns' NAME, a PID, or a PATH such as /proc/PID/ns/net")
 	}
 }
 
