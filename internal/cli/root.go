@@ -201,8 +201,7 @@ func (g *Globals) Netns() netns.Kind {
 	if g.SysctlRoot != sysctl.DefaultRoot {
 		return netns.Initial
 	}
-	switch h := g.here(); {
-	case h.Kind == netns.Initial, g.NetnsKind == "initial":
+	if g.NetnsKind == "initial" || g.here().Kind == netns.Initial {
 		return netns.Initial
 	}
 	return netns.Child
