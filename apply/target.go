@@ -25,7 +25,18 @@ type Where struct {
 	Netns *netns.ID `json:"netns,omitempty"`
 	// NetnsNames are its `ip netns` names when it had any, for the hint.
 	NetnsNames []string `json:"netns_names,omitempty"`
+	// BootID is the kernel's boot id when it was applied: a namespace's
+	// identity means something only within one boot.
+	BootID string `json:"boot_id,omitempty"`
+	// System says the namespace was the one boot applies sysctl.d to (the
+	// initial namespace, or a booted container's own, where PID 1 runs): after
+	// a reboot that system's namespace has a new identity but is the same
+	// target, and its persisted file is what made the values come back.
+	System bool `json:"system,omitempty"`
 }
+
+// bootIDKey is the kernel's per-boot random id (drivers/char/random.c).
+var bootIDKey = sysctl.MustKey("kernel.random.boot_id")
 
 // where describes the target of o: its sysctl root and, on the live tree,
 // the namespace of the calling thread.
@@ -39,6 +50,10 @@ func (o Options) where() (*Where, error) {
 		return nil, fmt.Errorf("identify this network namespace: %w", err)
 	}
 	w.Netns, w.NetnsNames = &id, netns.Names(id)
+	if v, err := o.FS.Read(bootIDKey); err == nil {
+		w.BootID = v.String()
+	}
+	w.System, _ = netns.Detect(sysctl.DefaultRoot).PersistDefault()
 	return w, nil
 }
 
@@ -74,21 +89,38 @@ func (o Options) checkTargets(recs []*Record) error {
 		return err
 	}
 	for _, r := range recs {
-		root := filepath.Clean(r.SysctlRoot)
-		var there *Where
-		if r.Where != nil {
-			there, root = r.Where, filepath.Clean(r.Where.SysctlRoot)
-		}
-		switch {
-		case root != here.SysctlRoot:
-			return fmt.Errorf("%w: transaction %s was applied to sysctl root %s, this is %s; nothing was restored",
-				ErrOtherTarget, r.ID, root, here.SysctlRoot)
-		case there != nil && there.Netns != nil && here.Netns != nil && *there.Netns != *here.Netns:
-			return fmt.Errorf("%w: transaction %s was applied in %s, this is %s; nothing was restored",
-				ErrOtherTarget, r.ID, there, here)
+		if err := checkWhere(here, r); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// checkWhere refuses r unless it was applied to here.
+func checkWhere(here *Where, r *Record) error {
+	root := filepath.Clean(r.SysctlRoot)
+	var there *Where
+	if r.Where != nil {
+		there, root = r.Where, filepath.Clean(r.Where.SysctlRoot)
+	}
+	switch {
+	case root != here.SysctlRoot:
+		return fmt.Errorf("%w: transaction %s was applied to sysctl root %s, this is %s; nothing was restored",
+			ErrOtherTarget, r.ID, root, here.SysctlRoot)
+	case there == nil || there.Netns == nil || here.Netns == nil || *there.Netns == *here.Netns:
+		return nil
+	case there.BootID != "" && here.BootID != "" && there.BootID != here.BootID:
+		// Namespaces do not outlive a boot: the identity cannot match. The
+		// system's own namespace (host, booted container) is the same target
+		// in its new boot; any other is gone.
+		if there.System && here.System {
+			return nil
+		}
+		return fmt.Errorf("%w: transaction %s was applied in %s during an earlier boot; that namespace no longer exists, this is %s; nothing was restored",
+			ErrOtherTarget, r.ID, there, here)
+	}
+	return fmt.Errorf("%w: transaction %s was applied in %s, this is %s; nothing was restored",
+		ErrOtherTarget, r.ID, there, here)
 }
 
 // RollbackHint says how to reach the target of an ErrOtherTarget refusal;
@@ -96,6 +128,9 @@ func (o Options) checkTargets(recs []*Record) error {
 func RollbackHint(err error) string {
 	if !errors.Is(err, ErrOtherTarget) {
 		return ""
+	}
+	if strings.Contains(err.Error(), "during an earlier boot") {
+		return "nothing is left to restore there; 'tcptune rollback --resolve' closes the transaction without writing"
 	}
 	return "run the rollback where the transaction was applied, with the same --state-dir: " +
 		"'tcptune rollback --netns NAME|PID|/proc/PID/ns/net' or 'ip netns exec NAME tcptune rollback' (or the same --sysctl-root)"

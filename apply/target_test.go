@@ -71,6 +71,21 @@ func TestRollbackRefusesOtherNetns(t *testing.T) {
 	if err := o.checkTargets([]*Record{rec}); err != nil {
 		t.Errorf("own namespace refused: %v", err)
 	}
+	// Another boot: the system's own namespace is the same target with a
+	// new identity; a child namespace of an earlier boot is gone.
+	rec.Where = &Where{SysctlRoot: sysctl.DefaultRoot, Netns: &other, BootID: "earlier-boot", System: true}
+	here.System = true
+	if err := checkWhere(here, rec); err != nil {
+		t.Errorf("the system's namespace after a reboot refused: %v", err)
+	}
+	rec.Where.System = false
+	if err := checkWhere(here, rec); !errors.Is(err, ErrOtherTarget) || !strings.Contains(RollbackHint(err), "--resolve") {
+		t.Errorf("a child namespace of an earlier boot: %v (hint %q), want ErrOtherTarget pointing to --resolve", err, RollbackHint(err))
+	}
+	rec.Where.BootID = here.BootID
+	if here.BootID == "" || checkWhere(here, rec) == nil {
+		t.Errorf("same boot (%q), other namespace: accepted", here.BootID)
+	}
 	// A record from before targets were recorded: only the root is compared.
 	if err := o.checkTargets([]*Record{{ID: rec.ID, SysctlRoot: sysctl.DefaultRoot}}); err != nil {
 		t.Errorf("legacy record refused: %v", err)
