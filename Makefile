@@ -1,7 +1,7 @@
 # tcptune — build, test and release tasks.
 #   make build     build ./bin/tcptune
 #   make test      install test packages (root) + lint + all tests; kernel tests run in private network namespaces when root
-#   make lint      go vet + gofmt check
+#   make lint      go vet + gofmt check + go mod tidy check
 #   make fuzz      run each fuzz target briefly (FUZZTIME, default 10s)
 #   make lab       every lab scenario in private network namespaces -> docs/lab-results.{md,json} (root)
 #   make bench     Go benchmarks + whole-process comparison with procps -> docs/bench-results.md (root, hyperfine)
@@ -29,6 +29,7 @@ build:
 
 lint:
 	$(GO) vet ./...
+	@$(GO) mod tidy -diff || { echo "go.mod/go.sum not tidy: run 'go mod tidy'"; exit 1; }
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 
