@@ -12,11 +12,31 @@ import (
 	"github.com/tcptune/tcptune/validate"
 )
 
-// Apply applies a resolved profile as one transaction; see the package doc
-// for the steps. On failure it returns both the Result (Failed set, the
-// plan's settings) and the error; a *TxError when writes had started.
+// Apply plans a resolved profile under the lock and applies that plan as
+// one transaction; see the package doc for the steps. On failure it returns
+// both the Result (Failed set, the plan's settings) and the error; a
+// *TxError when writes had started.
 func Apply(ctx context.Context, r *profiles.Resolved, opts Options) (*Result, error) {
-	o := opts.withDefaults()
+	return opts.withDefaults().transact(ctx, r, nil)
+}
+
+// ApplyPlan applies exactly p: a plan saved by `tcptune diff --out` and
+// bound to its profile (Bind), or one made earlier in this process
+// (reconcile's drift check, possibly narrowed with Only). Under the lock it
+// plans again and refuses, writing nothing, when a live value is no longer
+// the one p observed (a *StaleError) or p's keys no longer come out the
+// same (a *ProfileChangedError). Keys outside p are not touched.
+func ApplyPlan(ctx context.Context, p *Plan, opts Options) (*Result, error) {
+	if p == nil || p.resolved == nil {
+		return &Result{Failed: true, Settings: []Setting{}, Restart: []RestartEntry{}, Warnings: []string{}},
+			errors.New("apply: the plan is not bound to its profile (Plan.Bind)")
+	}
+	return opts.withDefaults().transact(ctx, p.resolved, p)
+}
+
+// transact is the one path of Apply and ApplyPlan: saved nil means "the plan
+// made under the lock".
+func (o Options) transact(ctx context.Context, r *profiles.Resolved, saved *Plan) (*Result, error) {
 	res := &Result{Profiles: r.Profiles, DryRun: o.DryRun, Settings: []Setting{}, Restart: []RestartEntry{}, Warnings: []string{}}
 	fail := func(err error) (*Result, error) { res.Failed = true; return res, err }
 
@@ -30,7 +50,7 @@ func Apply(ctx context.Context, r *profiles.Resolved, opts Options) (*Result, er
 	st := store{dir: o.StateDir}
 	var recs []*Record // read once, under the lock
 	if !o.DryRun {
-		lk, err := acquire(st, o.LockWait, false)
+		lk, err := acquire(ctx, st, o.LockWait, false)
 		if err != nil {
 			return fail(err)
 		}
@@ -41,11 +61,23 @@ func Apply(ctx context.Context, r *profiles.Resolved, opts Options) (*Result, er
 		if err := refuseCrashed(recs); err != nil {
 			return fail(err)
 		}
+		if o.Writers != nil {
+			if err := o.Writers.checkCurrent(st); err != nil {
+				return fail(err)
+			}
+		}
 	}
 	// Plan under the lock: another apply may just have changed live values.
 	plan, err := NewPlan(r, o.IO, o.Netns)
 	if err != nil {
 		return fail(err)
+	}
+	if saved != nil {
+		res.Settings = settingsOf(saved)
+		if err := o.checkFresh(saved, plan); err != nil {
+			return fail(err)
+		}
+		plan = saved
 	}
 	res.Plan = plan
 	res.Settings = settingsOf(plan)
@@ -70,6 +102,9 @@ func Apply(ctx context.Context, r *profiles.Resolved, opts Options) (*Result, er
 	res.Transaction = rec.ID
 	if err := o.run(ctx, rec, toSet, pp); err != nil {
 		return fail(o.abort(st, rec, toSet, pp, err))
+	}
+	if err := o.noteWrites(st, rec, toSet); err != nil {
+		res.Warnings = append(res.Warnings, "could not record the writes for reconcile: "+err.Error())
 	}
 	if err := st.prune(append(recs, rec), MaxRecords); err != nil {
 		res.Warnings = append(res.Warnings, "could not prune old transaction records: "+err.Error())

@@ -107,6 +107,13 @@ type Options struct {
 	// Listeners, when set, produces the restart list after an apply that
 	// raised net.core.somaxconn.
 	Listeners ListenerSource
+	// Writer is who writes, for the last-writer table (writers.go):
+	// WriterApply when empty; reconcile passes WriterReconcile.
+	Writer WriterKind
+	// Writers, when set, is the last-writer table the caller's plan was
+	// made with: the transaction is refused (ErrStalePlan) if another
+	// apply or a rollback wrote since.
+	Writers *Writers
 	// AfterWrite, when set, is called after write i (1-based) was read back
 	// and verified; tests use it to pause or kill mid-transaction.
 	AfterWrite func(i int, k sysctl.Key)

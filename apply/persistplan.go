@@ -108,6 +108,8 @@ func restore(io KernelIO, originals []Original) ([]Setting, error) {
 	return out, joinErrs(errs)
 }
 
+// joinErrs joins errors on one line ("a; b"); errors.Is and errors.As see
+// each of them.
 func joinErrs(errs []error) error {
 	switch len(errs) {
 	case 0:
@@ -115,12 +117,20 @@ func joinErrs(errs []error) error {
 	case 1:
 		return errs[0]
 	}
-	msg := errs[0].Error()
-	for _, e := range errs[1:] {
-		msg += "; " + e.Error()
-	}
-	return fmt.Errorf("%s", msg)
+	return semicolonErrs(errs)
 }
+
+type semicolonErrs []error
+
+func (e semicolonErrs) Error() string {
+	msg := e[0].Error()
+	for _, x := range e[1:] {
+		msg += "; " + x.Error()
+	}
+	return msg
+}
+
+func (e semicolonErrs) Unwrap() []error { return e }
 
 // restartList fills res.Restart when somaxconn was (or would be) raised:
 // the kernel fixes a listener's accept-queue limit at listen() time

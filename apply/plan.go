@@ -5,8 +5,11 @@
 package apply
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/tcptune/tcptune/netns"
 	"github.com/tcptune/tcptune/profiles"
@@ -46,10 +49,84 @@ type Change struct {
 	Note string `json:"note,omitempty"`
 }
 
-// Plan is the diff of a resolved profile against the live kernel.
+// Plan is the diff of a resolved profile against the live kernel. diff
+// prints it, diff --out saves it (planfile.go), Apply and ApplyPlan execute
+// it, and reconcile's drift check is one: the same value everywhere.
 type Plan struct {
-	Profiles []string `json:"profiles"`
-	Changes  []Change `json:"changes"` // sorted by key path
+	// Format is set in a saved plan file (PlanFormat).
+	Format int `json:"format,omitempty"`
+	// Version is the tcptune that made the plan, Created when, SysctlRoot
+	// against which tree (set by Stamp; a saved plan carries them).
+	Version    string     `json:"tcptune_version,omitempty"`
+	Created    *time.Time `json:"created,omitempty"`
+	SysctlRoot string     `json:"sysctl_root,omitempty"`
+	Profiles   []string   `json:"profiles"`
+	// Digest identifies the resolved settings the plan was made from
+	// (Digest); a saved plan whose profile resolves differently now is
+	// refused.
+	Digest string `json:"digest,omitempty"`
+	// NetnsKind is the namespace kind the plan was made for ("initial",
+	// "child"): it decides which keys are host-wide.
+	NetnsKind string   `json:"netns_kind,omitempty"`
+	Changes   []Change `json:"changes"` // sorted by key path
+
+	// resolved is the profile the plan was computed from (NewPlan) or
+	// checked against (Bind); ApplyPlan validates it.
+	resolved *profiles.Resolved
+}
+
+// Resolved is the profile the plan was made from or bound to; nil for a
+// plan loaded from a file and not yet bound.
+func (p *Plan) Resolved() *profiles.Resolved { return p.resolved }
+
+// Stamp records who made the plan, when and against which sysctl tree.
+func (p *Plan) Stamp(version, sysctlRoot string, now time.Time) {
+	t := now.UTC().Truncate(time.Second)
+	p.Version, p.SysctlRoot, p.Created = version, sysctlRoot, &t
+}
+
+// Change returns the plan's change for k.
+func (p *Plan) Change(k sysctl.Key) (Change, bool) {
+	for _, c := range p.Changes {
+		if c.Key == k {
+			return c, true
+		}
+	}
+	return Change{}, false
+}
+
+// Only returns a copy of p that keeps the changes of keys (a plan may cover
+// a subset of its profile's keys: reconcile enforces only what it still
+// owns). The copy stays bound to the same profile.
+func (p *Plan) Only(keys []sysctl.Key) *Plan {
+	q := *p
+	q.Changes = nil
+	for _, c := range p.Changes {
+		for _, k := range keys {
+			if c.Key == k {
+				q.Changes = append(q.Changes, c)
+				break
+			}
+		}
+	}
+	if q.Changes == nil {
+		q.Changes = []Change{}
+	}
+	return &q
+}
+
+// Digest is a stable fingerprint of a resolved profile: the requested
+// names and every setting's key, value and op, in order. Reasons and
+// comments do not count: they change nothing on the kernel.
+func Digest(r *profiles.Resolved) string {
+	h := sha256.New()
+	for _, n := range r.Profiles {
+		fmt.Fprintf(h, "profile %q\n", n)
+	}
+	for _, s := range r.Settings {
+		fmt.Fprintf(h, "%q %q %q\n", s.Key.String(), string(s.Value), string(s.Op))
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }
 
 // Reader reads live values; *sysctl.FS implements it.
@@ -84,7 +161,8 @@ func (p *Plan) ToSet() []Change {
 // reported as ActionHostWide. A read error other than "not present" fails the
 // plan: the result would be a guess.
 func NewPlan(r *profiles.Resolved, fs Reader, kind netns.Kind) (*Plan, error) {
-	p := &Plan{Profiles: r.Profiles, Changes: make([]Change, 0, len(r.Settings))}
+	p := &Plan{Profiles: r.Profiles, Digest: Digest(r), NetnsKind: kind.String(),
+		Changes: make([]Change, 0, len(r.Settings)), resolved: r}
 	for _, s := range r.Settings {
 		c := Change{Key: s.Key, Desired: s.Value, Op: s.Op, Reason: s.Reason, Profile: s.Profile}
 		global := validate.ScopeOf(s.Key) == validate.ScopeGlobal

@@ -27,6 +27,9 @@ var (
 	// ErrRestore: a rollback could not restore every original; the
 	// transaction stays open and status reports it.
 	ErrRestore = errors.New("rollback incomplete")
+	// ErrNotRecorded: a rollback restored every key but could not record
+	// itself in the last-writer table (writers.go).
+	ErrNotRecorded = errors.New("rollback not recorded")
 )
 
 // Setting is the outcome for one key, in the stable JSON shape.
@@ -36,6 +39,8 @@ type Setting struct {
 	After  sysctl.Value `json:"after"`
 	Action Action       `json:"action"`
 	Note   string       `json:"note,omitempty"`
+	// Transaction is the transaction a rollback restored this key from.
+	Transaction string `json:"transaction,omitempty"`
 }
 
 // Assignment is one "key = value" line of a sysctl.d file.

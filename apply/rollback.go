@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // RollbackResult is what Rollback did, in the stable JSON shape.
@@ -32,7 +33,7 @@ func Rollback(ctx context.Context, opts Options, to string) (*RollbackResult, er
 	o := opts.withDefaults()
 	res := &RollbackResult{Transactions: []string{}, Settings: []Setting{}, PersistRestored: []string{}}
 	st := store{dir: o.StateDir}
-	lk, err := acquire(st, o.LockWait, false)
+	lk, err := acquire(ctx, st, o.LockWait, false)
 	if err != nil {
 		res.Failed = true
 		return res, err
@@ -46,11 +47,20 @@ func Rollback(ctx context.Context, opts Options, to string) (*RollbackResult, er
 		res.Failed = true
 		return res, err
 	}
-	var errs []error
+	var errs, noteErrs []error
 	for _, rec := range targets {
 		res.Transactions = append(res.Transactions, rec.ID)
 		settings, rerr := restore(o.IO, rec.Originals)
+		for i := range settings {
+			settings[i].Transaction = rec.ID
+		}
 		res.Settings = append(res.Settings, settings...)
+		if rerr == nil {
+			// Reconcile must not put back what was just rolled back.
+			if nerr := st.note(rollbackWrites(rec, settings, o.Now())); nerr != nil {
+				noteErrs = append(noteErrs, fmt.Errorf("transaction %s: %w", rec.ID, nerr))
+			}
+		}
 		if rec.Persist != nil && rec.Persist.Changed {
 			if ferr := restoreSnapshot(rec.Persist); ferr != nil {
 				rerr = errors.Join(rerr, ferr)
@@ -83,7 +93,12 @@ func Rollback(ctx context.Context, opts Options, to string) (*RollbackResult, er
 	res.Changed = res.Changed || len(res.PersistRestored) > 0
 	if len(errs) > 0 {
 		res.Failed = true
-		return res, fmt.Errorf("%w: %v", ErrRestore, joinErrs(errs))
+		return res, fmt.Errorf("%w: %w", ErrRestore, joinErrs(append(errs, noteErrs...)))
+	}
+	if len(noteErrs) > 0 {
+		res.Failed = true
+		return res, fmt.Errorf("%w: restored, but not recorded for a running reconcile, which may re-apply these keys: %w",
+			ErrNotRecorded, joinErrs(noteErrs))
 	}
 	return res, nil
 }
@@ -106,17 +121,12 @@ func rollbackTargets(st store, to string) ([]*Record, error) {
 		}
 		return []*Record{open[len(open)-1]}, nil
 	}
-	var named *Record
-	for _, r := range recs {
-		if r.ID == to {
-			named = r
-		}
-	}
-	if named == nil {
-		return nil, fmt.Errorf("%w: no transaction %q (known: %s)", ErrNoTransaction, to, ids(recs))
+	named, err := byID(recs, to)
+	if err != nil {
+		return nil, err
 	}
 	if !named.State.Open() {
-		return nil, fmt.Errorf("%w: transaction %s is already %s", ErrNoTransaction, to, named.State)
+		return nil, fmt.Errorf("%w: transaction %s is already %s", ErrNoTransaction, named.ID, named.State)
 	}
 	var out []*Record
 	for i := len(open) - 1; i >= 0 && open[i].Seq >= named.Seq; i-- {
@@ -131,7 +141,7 @@ func rollbackTargets(st store, to string) ([]*Record, error) {
 func Resolve(opts Options, id string) (string, error) {
 	o := opts.withDefaults()
 	st := store{dir: o.StateDir}
-	lk, err := acquire(st, o.LockWait, false)
+	lk, err := acquire(context.Background(), st, o.LockWait, false)
 	if err != nil {
 		return "", err
 	}
@@ -139,6 +149,13 @@ func Resolve(opts Options, id string) (string, error) {
 	recs, err := st.list()
 	if err != nil {
 		return "", err
+	}
+	if id != "" {
+		r, err := byID(recs, id)
+		if err != nil {
+			return "", err
+		}
+		id = r.ID
 	}
 	var cands []*Record
 	for _, r := range recs {
@@ -159,6 +176,37 @@ func Resolve(opts Options, id string) (string, error) {
 	r.State, r.Finished = TxResolved, &t
 	r.History = append(r.History, t.UTC().Format("2006-01-02T15:04:05Z")+" resolved without restoring")
 	return r.ID, st.save(r)
+}
+
+// byID finds the record named by id or by a unique prefix of it
+// ("000003" for 000003-20250101T120000Z).
+func byID(recs []*Record, id string) (*Record, error) {
+	var hits []*Record
+	for _, r := range recs {
+		if r.ID == id {
+			return r, nil
+		}
+		if strings.HasPrefix(r.ID, id) {
+			hits = append(hits, r)
+		}
+	}
+	switch {
+	case id == "" || len(hits) == 0:
+		return nil, fmt.Errorf("%w: no transaction %q (known: %s)", ErrNoTransaction, id, ids(recs))
+	case len(hits) > 1:
+		return nil, fmt.Errorf("%w: %q names %d transactions (%s): give more of the id", ErrNoTransaction, id, len(hits), ids(hits))
+	}
+	return hits[0], nil
+}
+
+// rollbackWrites are the last-writer entries of a restored transaction:
+// every key it had written, now back at its original.
+func rollbackWrites(rec *Record, settings []Setting, now time.Time) []LastWrite {
+	out := make([]LastWrite, 0, len(settings))
+	for _, s := range settings {
+		out = append(out, LastWrite{Key: s.Key, Kind: WriterRollback, Transaction: rec.ID, Profiles: rec.Profiles, Value: s.After, Time: now})
+	}
+	return out
 }
 
 func ids(rs []*Record) string {

@@ -21,12 +21,17 @@ import (
 	"github.com/tcptune/tcptune/apply"
 	"github.com/tcptune/tcptune/netns"
 	"github.com/tcptune/tcptune/profiles"
+	"github.com/tcptune/tcptune/sysctl"
 	"github.com/tcptune/tcptune/systemd"
 )
 
-// ApplyFunc applies r through apply's transaction. The CLI passes
-// apply.Apply with the same Options `tcptune apply` would use.
-type ApplyFunc func(ctx context.Context, r *profiles.Resolved) (*apply.Result, error)
+// ApplyFunc applies exactly the plan of the drift check (narrowed to the
+// keys reconcile still enforces) through apply's transaction; w is the
+// last-writer table the check read, so the transaction is refused when a
+// rollback or another apply wrote in between. The CLI passes apply.ApplyPlan
+// with the Options `tcptune apply` would use, Writers set to w and Writer to
+// apply.WriterReconcile.
+type ApplyFunc func(ctx context.Context, p *apply.Plan, w *apply.Writers) (*apply.Result, error)
 
 // Options configures Run.
 type Options struct {
@@ -39,6 +44,11 @@ type Options struct {
 	Netns  netns.Kind
 	// Apply is required in enforce mode.
 	Apply ApplyFunc
+	// Writers reads the last-writer table of the state directory
+	// (apply.LoadWriters): a key a rollback restored, or an apply set to a
+	// value this profile disagrees with, is released, not enforced. nil
+	// means no other writer exists (unit tests).
+	Writers func() (*apply.Writers, error)
 	// ApplyTimeout bounds one correction; 0 means max(Interval, 30s).
 	ApplyTimeout time.Duration
 
@@ -91,7 +101,7 @@ func Run(ctx context.Context, o Options) error {
 	l := &loop{o: o, since: map[string]DriftedKey{}}
 	l.st = State{
 		Profiles: o.Resolved.Profiles, Mode: o.Mode, Interval: o.Interval.String(),
-		PID: os.Getpid(), Started: o.Now(), Running: true, Drifted: []DriftedKey{},
+		PID: os.Getpid(), Started: o.Now(), Running: true, Drifted: []DriftedKey{}, Released: []ReleasedKey{},
 		LastCorrections: []Correction{},
 	}
 
@@ -139,29 +149,49 @@ func (l *loop) check(ctx context.Context) string {
 	now := l.o.Now()
 	l.st.Checks++
 	l.st.LastCheck = &now
-	drift, err := l.drift()
+	var w *apply.Writers
+	if l.o.Writers != nil {
+		var err error
+		if w, err = l.o.Writers(); err != nil {
+			return l.fail("check", err)
+		}
+	}
+	plan, err := l.plan()
 	if err != nil {
 		return l.fail("check", err)
 	}
+	drift := plan.ToSet()
 	l.noteDrift(drift, now)
-	if len(drift) == 0 || l.o.Mode == ModeReport {
+	if l.o.Mode == ModeReport {
+		l.setReleased(nil, now)
 		l.setDrifted(drift)
 		return l.summary()
 	}
+	enforce, released := split(drift, w)
+	l.setReleased(released, now)
+	if len(enforce) == 0 {
+		l.setDrifted(nil)
+		return l.summary()
+	}
 
+	keys := make([]sysctl.Key, len(enforce))
+	for i, c := range enforce {
+		keys[i] = c.Key
+	}
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), l.applyTimeout())
-	res, err := l.o.Apply(actx, l.o.Resolved)
+	res, err := l.o.Apply(actx, plan.Only(keys), w)
 	cancel()
 	if err != nil {
-		l.setDrifted(drift)
+		l.setDrifted(enforce)
 		return l.fail("correct", err)
 	}
 	fixed := l.recordCorrections(res, now)
-	after, err := l.drift()
+	after, err := l.plan()
 	if err != nil {
 		return l.fail("re-check", err)
 	}
-	l.setDrifted(after)
+	left, _ := split(after.ToSet(), w)
+	l.setDrifted(left)
 	l.st.LastError = ""
 	s := fmt.Sprintf("corrected %d drifted key(s) (%s); %s", len(fixed), strings.Join(fixed, ", "), l.summary())
 	l.logf("%s", s)
@@ -175,13 +205,59 @@ func (l *loop) applyTimeout() time.Duration {
 	return max(l.o.Interval, 30*time.Second)
 }
 
-// drift plans the profile against live values: the keys apply would set.
-func (l *loop) drift() ([]apply.Change, error) {
-	p, err := apply.NewPlan(l.o.Resolved, l.o.Reader, l.o.Netns)
-	if err != nil {
-		return nil, err
+// plan is the drift check: the profile planned against live values, the
+// same Plan value diff prints and apply executes.
+func (l *loop) plan() (*apply.Plan, error) {
+	return apply.NewPlan(l.o.Resolved, l.o.Reader, l.o.Netns)
+}
+
+// split separates the drifted keys reconcile enforces from those another
+// writer took over: a key whose last tcptune write was a rollback (the
+// admin undid it), or an apply that left a value this profile would change
+// (someone chose another value). Drift by anything that is not tcptune
+// (sysctl -w, a sysctl.d file, a udev rule) has no such entry and is
+// enforced. A released key is enforced again once an apply sets it to what
+// the profile wants (tcptune apply P).
+func split(drift []apply.Change, w *apply.Writers) (enforce []apply.Change, released []ReleasedKey) {
+	for _, c := range drift {
+		lw, ok := w.Last(c.Key)
+		if !ok {
+			enforce = append(enforce, c)
+			continue
+		}
+		r := ReleasedKey{Key: c.Key.String(), Profile: c.Profile, Desired: string(c.After), Live: string(c.Before),
+			Transaction: lw.Transaction, At: lw.Time}
+		switch _, act := apply.Target(c.Op, lw.Value, c.Desired); {
+		case lw.Kind == apply.WriterRollback:
+			r.By = "rollback"
+			r.Note = fmt.Sprintf("rolled back (transaction %s) at %s; 'tcptune apply %s' enforces it again",
+				lw.Transaction, lw.Time.UTC().Format(time.RFC3339), c.Profile)
+		case act == apply.ActionSet:
+			r.By = string(lw.Kind)
+			r.Note = fmt.Sprintf("replaced by transaction %s (%s, %s = %s) at %s", lw.Transaction,
+				strings.Join(lw.Profiles, "+"), c.Key, lw.Value, lw.Time.UTC().Format(time.RFC3339))
+		default:
+			enforce = append(enforce, c)
+			continue
+		}
+		released = append(released, r)
 	}
-	return p.ToSet(), nil
+	return enforce, released
+}
+
+// setReleased records the released keys, logging each once.
+func (l *loop) setReleased(rs []ReleasedKey, now time.Time) {
+	prev := map[string]string{}
+	for _, r := range l.st.Released {
+		prev[r.Key] = r.Transaction
+	}
+	l.st.Released = make([]ReleasedKey, 0, len(rs))
+	for _, r := range rs {
+		if tx, ok := prev[r.Key]; !ok || tx != r.Transaction {
+			l.logf("not enforcing %s: %s", r.Key, r.Note)
+		}
+		l.st.Released = append(l.st.Released, r)
+	}
 }
 
 // noteDrift audits keys newly drifted (or drifted to a new live value), so
@@ -274,6 +350,13 @@ func (l *loop) summary() string {
 			keys[i] = d.Key
 		}
 		drift = fmt.Sprintf("%d key(s) drifted: %s", n, strings.Join(keys, ", "))
+	}
+	if n := len(l.st.Released); n > 0 {
+		keys := make([]string, n)
+		for i, r := range l.st.Released {
+			keys[i] = r.Key
+		}
+		drift += fmt.Sprintf("; %d key(s) not enforced (rolled back or replaced): %s", n, strings.Join(keys, ", "))
 	}
 	return fmt.Sprintf("%s: %s; %d correction(s), %d check(s)", l.o.Mode, drift, l.st.Corrections, l.st.Checks)
 }

@@ -72,9 +72,12 @@ func (f *fixture) options(mode Mode) Options {
 	}
 	return Options{
 		Resolved: f.r, Mode: mode, Interval: 50 * time.Millisecond, Reader: f.fs, Netns: netns.Initial,
-		Apply: func(ctx context.Context, r *profiles.Resolved) (*apply.Result, error) {
-			return apply.Apply(ctx, r, ao)
+		Apply: func(ctx context.Context, p *apply.Plan, w *apply.Writers) (*apply.Result, error) {
+			ao := ao
+			ao.Writer, ao.Writers = apply.WriterReconcile, w
+			return apply.ApplyPlan(ctx, p, ao)
 		},
+		Writers: func() (*apply.Writers, error) { return apply.LoadWriters(f.state) },
 		Auditor:   &systemd.Auditor{File: f.audit},
 		Notifier:  systemd.NewNotifier(),
 		StateFile: f.statefile, Textfile: f.textfile, Actor: "test",
@@ -238,7 +241,7 @@ func TestReportRecordsDriftOnceAndWritesNothing(t *testing.T) {
 func TestFailedCorrectionIsCountedNotFatal(t *testing.T) {
 	f := newFixture(t)
 	o := f.options(ModeEnforce)
-	o.Apply = func(context.Context, *profiles.Resolved) (*apply.Result, error) {
+	o.Apply = func(context.Context, *apply.Plan, *apply.Writers) (*apply.Result, error) {
 		return nil, apply.ErrLocked
 	}
 	stop := start(t, o)

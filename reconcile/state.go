@@ -46,6 +46,21 @@ type DriftedKey struct {
 	Since time.Time `json:"since"`
 }
 
+// ReleasedKey is a drifted key enforce mode leaves alone because another
+// tcptune writer took it over: a rollback, or an apply of another value.
+type ReleasedKey struct {
+	Key     string `json:"key"`
+	Profile string `json:"profile"`
+	Desired string `json:"desired"`
+	Live    string `json:"live"`
+	// By is "rollback", "apply" or "reconcile" (another loop); Transaction
+	// and At are that write's.
+	By          string    `json:"by"`
+	Transaction string    `json:"transaction"`
+	At          time.Time `json:"at"`
+	Note        string    `json:"note"`
+}
+
 // Correction is one key the loop put back.
 type Correction struct {
 	Time        time.Time `json:"time"`
@@ -77,9 +92,13 @@ type State struct {
 	Drifted []DriftedKey `json:"drifted"`
 	// DriftDetections counts key drifts seen (a key drifting twice counts
 	// twice); Corrections counts keys put back.
-	DriftDetections uint64 `json:"drift_detections"`
-	Corrections     uint64 `json:"corrections"`
-	Errors          uint64 `json:"errors"`
+	// Released are drifted keys enforce mode does not correct: their last
+	// tcptune writer was a rollback, or an apply of a value the profile
+	// disagrees with (see split in loop.go).
+	Released        []ReleasedKey `json:"released"`
+	DriftDetections uint64        `json:"drift_detections"`
+	Corrections     uint64        `json:"corrections"`
+	Errors          uint64        `json:"errors"`
 	// LastCorrections are the most recent corrections, newest last.
 	LastCorrections []Correction `json:"last_corrections"`
 	LastError       string       `json:"last_error,omitempty"`

@@ -16,6 +16,7 @@ import (
 
 	"github.com/tcptune/tcptune/apply"
 	"github.com/tcptune/tcptune/doctor"
+	"github.com/tcptune/tcptune/profiles"
 	"github.com/tcptune/tcptune/sysctl"
 )
 
@@ -55,7 +56,7 @@ func newApplyCmd(g *Globals) *cobra.Command {
 	var tf txFlags
 	var dryRun, noPersist, strict, detailed bool
 	cmd := &cobra.Command{
-		Use:   "apply P...",
+		Use:   "apply P... | apply PLAN.json",
 		Short: "Apply profiles all-or-nothing, with read-back, rollback and persistence",
 		Long: `Apply one or more profiles as one transaction.
 
@@ -74,6 +75,12 @@ file to another namespace, so nothing is persisted unless --persist-dir is
 given; inside a booted container (PID 1 in the same namespace) it is.
 Host-wide keys are never persisted from a child namespace.
 
+'tcptune apply PLAN.json' applies a plan saved by 'tcptune diff P --out
+PLAN.json' exactly: under the lock it re-reads every key and refuses the plan
+(exit 1, nothing written, the keys named) when a live value is no longer the
+one the plan observed, or when the plan's profiles (found with the same
+--file/--profile-dir flags) now resolve to other settings.
+
 After raising net.core.somaxconn, the listeners whose accept queue stays
 capped at the old value are listed: restart or reconfigure them.
 
@@ -81,13 +88,20 @@ Exit status: 0 ok, 1 error (rolled back, nothing left changed);
 with --detailed-exitcode, 2 when something changed.`,
 		Example: `  tcptune apply high-concurrency --dry-run
   tcptune apply high-concurrency fail-fast -o json --detailed-exitcode
-  tcptune apply syn-flood --no-persist`,
+  tcptune apply syn-flood --no-persist
+  tcptune diff web --out plan.json && tcptune apply plan.json`,
 		Args:              cobra.MinimumNArgs(1),
 		ValidArgsFunction: profileArgs(g),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := g.resolve(args)
+			saved, err := g.savedPlan(args)
 			if err != nil {
 				return err
+			}
+			var r *profiles.Resolved
+			if saved == nil {
+				if r, err = g.resolve(args); err != nil {
+					return err
+				}
 			}
 			o := tf.options(g)
 			o.DryRun, o.NoPersist, o.StrictPersist = dryRun, noPersist, strict
@@ -99,7 +113,12 @@ with --detailed-exitcode, 2 when something changed.`,
 				o.AfterWrite = pauseAfter(g.Stderr, k)
 			}
 			ctx, stop := signal.NotifyContext(cmdContext(cmd), os.Interrupt, syscall.SIGTERM)
-			res, err := apply.Apply(ctx, r, o)
+			var res *apply.Result
+			if saved != nil {
+				res, err = apply.ApplyPlan(ctx, saved, o)
+			} else {
+				res, err = apply.Apply(ctx, r, o)
+			}
 			stop()
 			auditApply(g, tf.StateDir, res)
 			if res != nil {
@@ -112,6 +131,9 @@ with --detailed-exitcode, 2 when something changed.`,
 				}
 			}
 			if err != nil {
+				if saved != nil {
+					return applyHint(err, saved.Profiles)
+				}
 				return applyHint(err, args)
 			}
 			if detailed && res.Changed && !res.DryRun {
@@ -146,9 +168,32 @@ func pauseAfter(w io.Writer, k int) func(int, sysctl.Key) {
 	}
 }
 
+// savedPlan loads a plan file (a single argument ending in .json) and binds
+// it to its profiles as they resolve now; nil when args are profiles.
+func (g *Globals) savedPlan(args []string) (*apply.Plan, error) {
+	if len(args) != 1 || !strings.HasSuffix(args[0], ".json") {
+		return nil, nil
+	}
+	p, err := apply.ReadPlan(args[0])
+	if err != nil {
+		return nil, withHint(err, "make a plan with 'tcptune diff P --out %s'", args[0])
+	}
+	r, err := g.Loader().Resolve(p.Profiles...)
+	if err != nil {
+		return nil, withHint(fmt.Errorf("%w: %w; nothing was written", apply.ErrPlanProfile, err),
+			"the plan's profiles (%s) must be found as when it was made: pass the same -f/--profile-dir flags", strings.Join(p.Profiles, " "))
+	}
+	if err := p.Bind(r); err != nil {
+		return nil, withHint(err, "review and save a new plan: tcptune diff %s --out %s", strings.Join(p.Profiles, " "), args[0])
+	}
+	return p, nil
+}
+
 func applyHint(err error, args []string) error {
 	var te *apply.TxError
 	switch {
+	case errors.Is(err, apply.ErrStalePlan), errors.Is(err, apply.ErrPlanProfile):
+		return withHint(err, "the machine or the profile changed since the plan was made: review and save a new plan (tcptune diff %s --out FILE)", strings.Join(args, " "))
 	case errors.Is(err, apply.ErrCrashed):
 		return withHint(err, "run 'tcptune status', then 'tcptune rollback' (or 'tcptune rollback --resolve' to keep the live values)")
 	case errors.Is(err, apply.ErrLocked):

@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -14,7 +15,8 @@ import (
 )
 
 func newDiffCmd(g *Globals) *cobra.Command {
-	return &cobra.Command{
+	var out string
+	cmd := &cobra.Command{
 		Use:     "diff P...",
 		Aliases: []string{"plan"},
 		Short:   "Show live vs desired values; writes nothing",
@@ -26,8 +28,15 @@ Actions: set (will be written), unchanged (already equal), satisfied (an
 at-least/at-most setting the live value already meets), absent (this kernel
 has no such key), host-wide (not settable from this network namespace).
 
+--out FILE saves the plan (docs/schema/plan.json): the profiles and a digest of
+their settings, this tcptune's version, the namespace kind, the time, and per
+key the observed, desired and planned values. 'tcptune apply FILE' applies
+exactly that plan, or refuses it with nothing written when a live value moved
+or the profile changed since.
+
 Exit status: 0 in sync, 2 drift (something would be set), 1 error.`,
 		Example: `  tcptune diff high-concurrency
+  tcptune diff high-concurrency --out plan.json && tcptune apply plan.json
   tcptune plan fail-fast -o json
   tcptune diff high-concurrency fail-fast --sysctl-root /tmp/fake-proc-sys`,
 		Args:              cobra.MinimumNArgs(1),
@@ -41,12 +50,22 @@ Exit status: 0 in sync, 2 drift (something would be set), 1 error.`,
 			if err != nil {
 				return withHint(err, "check --sysctl-root (%s) and that you may read it", g.SysctlRoot)
 			}
+			if out != "" {
+				fs := g.FS()
+				plan.Stamp(VersionString(), fs.Root(), time.Now())
+				if err := apply.SavePlan(out, plan); err != nil {
+					return withHint(err, "check that the directory of --out %s exists and is writable", out)
+				}
+			}
 			if g.JSON() {
 				if err := writeJSON(g.Stdout, planJSON(plan)); err != nil {
 					return err
 				}
 			} else {
 				printPlan(g.Stdout, plan)
+				if out != "" {
+					fmt.Fprintf(g.Stdout, "plan saved to %s; 'tcptune apply %s' applies exactly it\n", out, out)
+				}
 			}
 			if !plan.InSync() {
 				return withExit(ExitChanges)
@@ -54,6 +73,8 @@ Exit status: 0 in sync, 2 drift (something would be set), 1 error.`,
 			return nil
 		},
 	}
+	cmd.Flags().StringVar(&out, "out", "", "save the plan to FILE (JSON) for 'tcptune apply FILE'")
+	return cmd
 }
 
 // resolveValid resolves profiles and validates them without the kernel;

@@ -13,7 +13,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tcptune/tcptune/apply"
-	"github.com/tcptune/tcptune/profiles"
 	"github.com/tcptune/tcptune/reconcile"
 	"github.com/tcptune/tcptune/systemd"
 )
@@ -73,9 +72,12 @@ Exit status: 0 after a clean stop, 1 error (bad profile or flags).`,
 			defer stop()
 			o := reconcile.Options{
 				Resolved: r, Mode: m, Interval: interval, Reader: ao.FS, Netns: ao.Netns,
-				Apply: func(ctx context.Context, r *profiles.Resolved) (*apply.Result, error) {
-					return apply.Apply(ctx, r, ao)
+				Apply: func(ctx context.Context, p *apply.Plan, w *apply.Writers) (*apply.Result, error) {
+					ao := ao
+					ao.Writer, ao.Writers = apply.WriterReconcile, w
+					return apply.ApplyPlan(ctx, p, ao)
 				},
+				Writers:   func() (*apply.Writers, error) { return apply.LoadWriters(tf.StateDir) },
 				Auditor:   auditor(tf.StateDir),
 				Notifier:  systemd.NewNotifier(),
 				StateFile: filepath.Join(tf.StateDir, reconcile.StateFileName),
@@ -170,14 +172,10 @@ func auditRollback(g *Globals, stateDir string, res *apply.RollbackResult) {
 		return
 	}
 	now, who := time.Now(), actor()
-	tx := ""
-	if len(res.Transactions) > 0 {
-		tx = res.Transactions[0]
-	}
 	var recs []systemd.Record
 	for _, s := range res.Settings {
-		if s.Action == "restored" {
-			recs = append(recs, systemd.Record{Time: now, Action: systemd.ActionRollback, Transaction: tx,
+		if s.Action == "restored" { // each key names the transaction it was restored from
+			recs = append(recs, systemd.Record{Time: now, Action: systemd.ActionRollback, Transaction: s.Transaction,
 				Key: s.Key.String(), Before: string(s.Before), After: string(s.After), Actor: who})
 		}
 	}
