@@ -77,7 +77,7 @@ func (f *fixture) options(mode Mode) Options {
 			ao.Writer, ao.Writers = apply.WriterReconcile, w
 			return apply.ApplyPlan(ctx, p, ao)
 		},
-		Writers: func() (*apply.Writers, error) { return apply.LoadWriters(f.state) },
+		Writers:   func() (*apply.Writers, error) { return apply.LoadWriters(f.state) },
 		Auditor:   &systemd.Auditor{File: f.audit},
 		Notifier:  systemd.NewNotifier(),
 		StateFile: f.statefile, Textfile: f.textfile, Actor: "test",
@@ -273,5 +273,69 @@ func TestStale(t *testing.T) {
 	s.Running, s.LastCheck = false, &old
 	if s.Stale(now) {
 		t.Error("a stopped loop is stale")
+	}
+}
+
+// TestEnforceYieldsToRollbackAndReplacement: a rollback of what enforce mode
+// applied is not put back (the key is released), nor is a value another
+// apply chose; drift from outside tcptune still is, and a new apply of the
+// profile makes the key enforced again.
+func TestEnforceYieldsToRollbackAndReplacement(t *testing.T) {
+	f := newFixture(t)
+	o := f.options(ModeEnforce)
+	ao := apply.Options{FS: f.fs, Netns: netns.Initial, StateDir: f.state, NoPersist: true, LockWait: 5 * time.Second, Version: "test"}
+	stop := start(t, o)
+	f.await(t, "READY=1")
+	if got := f.read(t, "net.core.somaxconn"); got != "65535" {
+		t.Fatalf("somaxconn after start = %s", got)
+	}
+	if _, err := apply.Rollback(context.Background(), ao, ""); err != nil {
+		t.Fatal(err)
+	}
+	f.await(t, "2 key(s) not enforced (rolled back or replaced)")
+	time.Sleep(4 * o.Interval) // more than three intervals
+	if got := f.read(t, "net.core.somaxconn"); got != "4096" {
+		t.Fatalf("somaxconn = %s three intervals after the rollback: reconcile re-applied it", got)
+	}
+	st, err := LoadState(f.state)
+	if err != nil || len(st.Released) != 2 || st.Released[0].By != "rollback" || len(st.Drifted) != 0 {
+		t.Fatalf("state after rollback: %v %+v", err, st)
+	}
+
+	// A new apply of the profile hands the keys back to enforce mode.
+	if _, err := apply.Apply(context.Background(), f.r, ao); err != nil {
+		t.Fatal(err)
+	}
+	f.write(t, "net.core.somaxconn", "1024") // sysctl -w behind tcptune's back
+	f.await(t, "corrected 1 drifted key(s) (net.core.somaxconn)")
+	if got := f.read(t, "net.core.somaxconn"); got != "65535" {
+		t.Fatalf("somaxconn not enforced after a new apply: %s", got)
+	}
+
+	// Another apply chooses a value the profile disagrees with: replaced,
+	// not fought over.
+	other := filepath.Join(t.TempDir(), "other.yaml")
+	if err := os.WriteFile(other, []byte("name: other\ndescription: d\nsettings:\n  net.core.somaxconn: {value: 2048}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r2, err := (&profiles.Loader{}).Resolve(other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := apply.Apply(context.Background(), r2, ao)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.await(t, "1 key(s) not enforced")
+	time.Sleep(4 * o.Interval)
+	if got := f.read(t, "net.core.somaxconn"); got != "2048" {
+		t.Fatalf("somaxconn = %s: reconcile fought the other apply", got)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	st, _ = LoadState(f.state)
+	if len(st.Released) != 1 || st.Released[0].By != "apply" || st.Released[0].Transaction != res.Transaction {
+		t.Errorf("released after the other apply: %+v", st.Released)
 	}
 }

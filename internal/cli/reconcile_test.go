@@ -215,3 +215,71 @@ func TestReconcileRejectsBadFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestKernelReconcileYieldsToRollback is the new user's undo, in a private
+// network namespace: while 'tcptune reconcile --mode enforce' runs,
+// 'tcptune rollback' restores the originals and they stay restored for more
+// than three intervals (reconcile reports the keys as not enforced); a new
+// 'tcptune apply' hands them back, and drift is corrected again.
+func TestKernelReconcileYieldsToRollback(t *testing.T) {
+	if !nstest.InPrivateNetns(t) {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	dir := t.TempDir()
+	prof := filepath.Join(dir, "rc.yaml")
+	if err := os.WriteFile(prof, []byte(reconcileProfile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fs := sysctl.NewFS("")
+	somaxconn := sysctl.MustKey("net.core.somaxconn")
+	read := func() string {
+		v, err := fs.Read(somaxconn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(v)
+	}
+	orig := read()
+	if orig == "8192" {
+		t.Fatalf("a fresh namespace already has somaxconn 8192")
+	}
+	state := filepath.Join(dir, "state")
+	tx := []string{"--netns-kind", "child", "--state-dir", state, "--no-persist", "--persist-dir", filepath.Join(dir, "sysctl.d"),
+		"--sysctl-d", filepath.Join(dir, "sysctl.d"), "--sysctl-conf", filepath.Join(dir, "sysctl.conf")}
+	const interval = 200 * time.Millisecond
+	n := listenNotify(t)
+	cmd, out := startReconcile(t, ctx, n, append([]string{"-f", prof, "rc", "--interval", interval.String(), "--mode", "enforce"}, tx...)...)
+	n.await(t, "READY=1")
+	if got := read(); got != "8192" {
+		t.Fatalf("somaxconn after start = %s, want 8192", got)
+	}
+
+	rb := []string{"rollback", "--netns-kind", "child", "--state-dir", state, "--persist-dir", filepath.Join(dir, "sysctl.d")}
+	if code, o, e := run(t, rb...); code != 0 {
+		t.Fatalf("rollback exit %d\n%s\n%s", code, o, e)
+	}
+	n.await(t, "2 key(s) not enforced (rolled back or replaced)")
+	time.Sleep(3*interval + 300*time.Millisecond)
+	if got := read(); got != orig {
+		t.Fatalf("somaxconn = %s more than three intervals after the rollback, want the restored %s: reconcile re-applied it\n%s", got, orig, out)
+	}
+	code, o, e := run(t, "status", "--state-dir", state, "--persist-dir", filepath.Join(dir, "sysctl.d"), "--netns-kind", "child")
+	if code == ExitError || !strings.Contains(o, "not enforced") || !strings.Contains(o, "net.core.somaxconn") {
+		t.Errorf("status does not show the released keys: exit %d\n%s\n%s", code, o, e)
+	}
+
+	// apply hands the keys back; drift behind tcptune's back is corrected.
+	if code, o, e := run(t, append([]string{"apply", "-f", prof, "rc"}, tx...)...); code != 0 {
+		t.Fatalf("apply exit %d\n%s\n%s", code, o, e)
+	}
+	if err := fs.Write(somaxconn, "1024"); err != nil {
+		t.Fatal(err)
+	}
+	n.await(t, "corrected 1 drifted key(s) (net.core.somaxconn)")
+	if got := read(); got != "8192" {
+		t.Fatalf("somaxconn = %s after the new apply and a drift, want 8192", got)
+	}
+	stopReconcile(t, cmd, out, n)
+}

@@ -131,6 +131,9 @@ func printStatus(g *Globals, full statusJSON) {
 		for _, d := range rs.Drifted {
 			fmt.Fprintf(w, "  drifted: %s live %s, profile %s (%s) since %s\n", d.Key, d.Live, d.Desired, d.Profile, d.Since.Local().Format("2006-01-02 15:04:05"))
 		}
+		for _, r := range rs.Released {
+			fmt.Fprintf(w, "  not enforced: %s live %s, profile %s (%s): %s\n", r.Key, r.Live, r.Desired, r.Profile, r.Note)
+		}
 	}
 	if len(full.Audit) > 0 {
 		fmt.Fprintf(w, "\nlast changes (audit trail; also 'journalctl TCPTUNE_KEY=...'):\n")
