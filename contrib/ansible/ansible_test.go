@@ -36,7 +36,14 @@ func TestAnsibleCommandPlaybook(t *testing.T) {
 	})
 }
 
-func runPlaybooks(t *testing.T, playbook string, vars func(bin, state, persist string) map[string]any) {
+// key is the one fail-fast sets (to 3) that the playbook tests watch.
+const key = "/proc/sys/net/ipv4/tcp_syn_retries"
+
+// inNetnsWithBinary: in the parent it checks for ansible-playbook, builds
+// tcptune and runs the test body in a private network namespace (returning
+// false); in that child it returns true, so the playbook's writes to
+// /proc/sys/net land only there.
+func inNetnsWithBinary(t *testing.T) bool {
 	if os.Getenv(envBin) == "" { // the parent: prerequisites and the binary
 		if _, err := exec.LookPath("ansible-playbook"); err != nil {
 			if os.Getenv("TCPTUNE_REQUIRE_NETNS") == "1" {
@@ -50,17 +57,14 @@ func runPlaybooks(t *testing.T, playbook string, vars func(bin, state, persist s
 		}
 		t.Setenv(envBin, bin)
 	}
-	if !nstest.InPrivateNetns(t) {
-		return
-	}
-	// From here on: a fresh network namespace, so the playbook's writes to
-	// /proc/sys/net land only here.
-	bin := os.Getenv(envBin)
-	state := t.TempDir()
-	persist := filepath.Join(t.TempDir(), "sysctl.d")
-	v := vars(bin, state, persist)
+	return nstest.InPrivateNetns(t)
+}
+
+// writeVars writes the playbook variables (fail-fast on localhost with the
+// test's binary) and returns the file.
+func writeVars(t *testing.T, v map[string]any) string {
 	v["tcptune_hosts"] = "localhost"
-	v["tcptune_binary"] = bin
+	v["tcptune_binary"] = os.Getenv(envBin)
 	v["tcptune_profiles"] = []string{"fail-fast"}
 	v["ansible_become"] = false // root already; no sudo needed
 	v["ansible_python_interpreter"] = "/usr/bin/python3"
@@ -69,11 +73,20 @@ func runPlaybooks(t *testing.T, playbook string, vars func(bin, state, persist s
 	if err := os.WriteFile(varsFile, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	const key = "/proc/sys/net/ipv4/tcp_syn_retries"
-	before := readTrim(t, key)
-	if before == "3" {
+	if readTrim(t, key) == "3" {
 		t.Fatalf("%s is already 3 in a fresh namespace; the test would prove nothing", key)
 	}
+	return varsFile
+}
+
+func runPlaybooks(t *testing.T, playbook string, vars func(bin, state, persist string) map[string]any) {
+	if !inNetnsWithBinary(t) {
+		return
+	}
+	state := t.TempDir()
+	persist := filepath.Join(t.TempDir(), "sysctl.d")
+	varsFile := writeVars(t, vars(os.Getenv(envBin), state, persist))
+	before := readTrim(t, key)
 
 	s := playbook1(t, playbook, varsFile, true)
 	if s.Changed != 1 || s.Failures != 0 {
@@ -107,6 +120,54 @@ func runPlaybooks(t *testing.T, playbook string, vars func(bin, state, persist s
 	s = playbook1(t, playbook, varsFile, true)
 	if s.Changed != 0 || s.Failures != 0 {
 		t.Errorf("check mode after apply: changed=%d failures=%d, want 0", s.Changed, s.Failures)
+	}
+}
+
+// TestAnsiblePlanPlaybook runs playbook-plan.yml (the module's plan
+// option): check mode saves the plan and writes nothing else, the next run
+// applies exactly it, and a run over a host that moved since the check
+// fails with nothing written.
+func TestAnsiblePlanPlaybook(t *testing.T) {
+	if !inNetnsWithBinary(t) {
+		return
+	}
+	state := t.TempDir()
+	persist := filepath.Join(t.TempDir(), "sysctl.d")
+	plan := filepath.Join(t.TempDir(), "plan.json")
+	varsFile := writeVars(t, map[string]any{"tcptune_state_dir": state, "tcptune_persist_dir": persist, "tcptune_plan": plan})
+	before := readTrim(t, key)
+
+	if s := playbook1(t, "playbook-plan.yml", varsFile, false); s.Failures != 1 {
+		t.Errorf("apply without a saved plan: failures=%d, want 1", s.Failures)
+	}
+	if s := playbook1(t, "playbook-plan.yml", varsFile, true); s.Changed != 1 || s.Failures != 0 {
+		t.Errorf("check mode: changed=%d failures=%d, want changed=1", s.Changed, s.Failures)
+	}
+	if _, err := os.Stat(plan); err != nil || readTrim(t, key) != before {
+		t.Fatalf("check mode: plan %v, %s = %s (was %s)", err, key, readTrim(t, key), before)
+	}
+	if s := playbook1(t, "playbook-plan.yml", varsFile, false); s.Changed != 1 || s.Failures != 0 {
+		t.Errorf("applying the plan: changed=%d failures=%d, want changed=1", s.Changed, s.Failures)
+	}
+	if got := readTrim(t, key); got != "3" {
+		t.Errorf("after applying the plan %s = %s, want 3", key, got)
+	}
+
+	// The host moves between the check and the run: refused, nothing written.
+	if err := os.WriteFile(key, []byte("6\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if s := playbook1(t, "playbook-plan.yml", varsFile, true); s.Changed != 1 {
+		t.Errorf("check mode after a drift: changed=%d, want 1", s.Changed)
+	}
+	if err := os.WriteFile(key, []byte("5\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if s := playbook1(t, "playbook-plan.yml", varsFile, false); s.Failures != 1 {
+		t.Errorf("a stale plan: failures=%d, want 1", s.Failures)
+	}
+	if got := readTrim(t, key); got != "5" {
+		t.Errorf("a stale plan wrote %s = %s", key, got)
 	}
 }
 

@@ -13,6 +13,11 @@ description:
     means something changed, 0 nothing to do.
   - In check mode runs C(tcptune apply --dry-run -o json) and writes nothing.
   - In diff mode reports each key's live and resulting value.
+  - With I(plan), check exactly then apply exactly: check mode saves the plan
+    on the host (C(tcptune diff PROFILES --out PLAN)), the next run applies
+    exactly that plan (C(tcptune apply PLAN)) and fails, with nothing written,
+    when a key's live value or the profile changed in between, or when no plan
+    was saved.
 options:
   profiles: {type: list, elements: str, required: true, description: Profile names or YAML files, composed left to right.}
   persist: {type: bool, default: true, description: Persist to sysctl.d (false adds --no-persist).}
@@ -22,26 +27,41 @@ options:
   profile_dir: {type: list, elements: path, description: --profile-dir directories.}
   netns: {type: str, description: --netns NAME|PATH, run inside another network namespace.}
   sysctl_root: {type: path, description: --sysctl-root (a fake tree, for tests).}
+  plan: {type: path, description: A plan file on the host; check mode writes it, a normal run applies exactly it.}
 """
 
 EXAMPLES = r"""
 - name: Tune the web tier
   tcptune_profile:
     profiles: [high-concurrency, fail-fast]
+
+# ansible-playbook --check --diff saves and shows the plan; ansible-playbook
+# then applies exactly what was shown, or fails if the host moved since.
+- name: Tune the web tier, exactly as reviewed
+  tcptune_profile:
+    profiles: [high-concurrency, fail-fast]
+    plan: /var/lib/tcptune/ansible-plan.json
 """
 
 import json
+import os
 
 from ansible.module_utils.basic import AnsibleModule
 
 
 def build_args(p, check):
-    args = [p["binary"], "apply"] + p["profiles"] + ["-o", "json"]
-    args += ["--dry-run"] if check else ["--detailed-exitcode"]
-    if not p["persist"]:
-        args.append("--no-persist")
-    for opt, flag in (("state_dir", "--state-dir"), ("persist_dir", "--persist-dir"),
-                      ("netns", "--netns"), ("sysctl_root", "--sysctl-root")):
+    if p.get("plan") and check:
+        args = [p["binary"], "diff"] + p["profiles"] + ["-o", "json", "--out", p["plan"]]
+        opts = (("netns", "--netns"), ("sysctl_root", "--sysctl-root"))
+    else:
+        what = [p["plan"]] if p.get("plan") else p["profiles"]
+        args = [p["binary"], "apply"] + what + ["-o", "json"]
+        args += ["--dry-run"] if check else ["--detailed-exitcode"]
+        if not p["persist"]:
+            args.append("--no-persist")
+        opts = (("state_dir", "--state-dir"), ("persist_dir", "--persist-dir"),
+                ("netns", "--netns"), ("sysctl_root", "--sysctl-root"))
+    for opt, flag in opts:
         if p.get(opt):
             args += [flag, p[opt]]
     for d in p.get("profile_dir") or []:
@@ -60,9 +80,13 @@ def main():
             profile_dir=dict(type="list", elements="path"),
             netns=dict(type="str"),
             sysctl_root=dict(type="path"),
+            plan=dict(type="path"),
         ),
         supports_check_mode=True,
     )
+    plan = module.params.get("plan")
+    if plan and not module.check_mode and not os.path.exists(plan):
+        module.fail_json(msg="no saved plan at %s: run the playbook in check mode first (it saves the plan)" % plan)
     args = build_args(module.params, module.check_mode)
     rc, out, err = module.run_command(args)
     # apply prints its JSON result even when it fails (failed: true).
@@ -72,6 +96,14 @@ def main():
         module.fail_json(msg="tcptune printed no JSON", rc=rc, stdout=out, stderr=err, cmd=args)
     if rc not in (0, 2) or res.get("failed"):
         module.fail_json(msg=err.strip() or "tcptune apply failed", rc=rc, result=res, cmd=args)
+    if plan and module.check_mode:  # diff -o json: the plan, also saved to the file
+        sets = [c for c in res.get("changes", []) if c.get("action") == "set"]
+        diff = {
+            "before": "".join("%s = %s\n" % (c["key"], c["before"]) for c in sets),
+            "after": "".join("%s = %s\n" % (c["key"], c["after"]) for c in sets),
+        }
+        module.exit_json(changed=not res.get("in_sync", False), plan=plan, settings=res.get("changes", []),
+                         diff=diff, cmd=args)
     changed = bool(res.get("changed")) if module.check_mode else rc == 2
     sets = [s for s in res.get("settings", []) if s.get("action") == "set"]
     diff = {
