@@ -110,6 +110,7 @@ func (o Options) transact(ctx context.Context, r *profiles.Resolved, saved *Plan
 		res.Warnings = append(res.Warnings, "could not prune old transaction records: "+err.Error())
 	}
 	o.restartList(ctx, toSet, res)
+	o.auditApply(res)
 	return res, nil
 }
 

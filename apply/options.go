@@ -107,6 +107,9 @@ type Options struct {
 	// Listeners, when set, produces the restart list after an apply that
 	// raised net.core.somaxconn.
 	Listeners ListenerSource
+	// Auditor, when set, receives an entry for every key a committed apply
+	// or a rollback changed (audit.go).
+	Auditor Auditor
 	// Writer is who writes, for the last-writer table (writers.go):
 	// WriterApply when empty; reconcile passes WriterReconcile.
 	Writer WriterKind

@@ -165,8 +165,15 @@ func TestReadPlanRejectsBadFiles(t *testing.T) {
 	}
 }
 
+// entries is an Auditor that keeps what it is given.
+type entries []AuditEntry
+
+func (e *entries) Audit(es []AuditEntry) error { *e = append(*e, es...); return nil }
+
 func TestRollbackToPrefixAndAttribution(t *testing.T) {
 	e := newTxEnv(t, stock)
+	var audit entries
+	e.opts.Auditor = &audit
 	ctx := context.Background()
 	one := profileFile(t, "name: one\ndescription: d\nsettings:\n  net.core.somaxconn: {value: 8192}\n")
 	two := profileFile(t, "name: two\ndescription: d\nsettings:\n  net.ipv4.tcp_syn_retries: {value: 3}\n")
@@ -189,6 +196,14 @@ func TestRollbackToPrefixAndAttribution(t *testing.T) {
 		if got[k] != tx {
 			t.Errorf("%s restored from %q, want %q (all: %v)", k, got[k], tx, got)
 		}
+	}
+	for _, a := range audit {
+		if a.Action == AuditRollback && a.Transaction != want[a.Key.String()] {
+			t.Errorf("audit: %s restored from %s, recorded as %s", a.Key, want[a.Key.String()], a.Transaction)
+		}
+	}
+	if len(audit) != 2*3 { // per apply: one key set + persisted; then two rollback entries
+		t.Errorf("audit entries: %+v", audit)
 	}
 	w, err := LoadWriters(e.opts.StateDir)
 	must(t, err)

@@ -19,6 +19,9 @@ type RollbackResult struct {
 	Settings []Setting `json:"settings"`
 	// PersistRestored lists persisted files put back as they were.
 	PersistRestored []string `json:"persist_restored"`
+	// Warnings: what went wrong without failing the rollback (the audit
+	// trail could not be written).
+	Warnings []string `json:"warnings"`
 }
 
 // Rollback restores the originals of the last transaction still in effect
@@ -31,7 +34,7 @@ type RollbackResult struct {
 // end, since half a rollback is worse than a slow one.
 func Rollback(ctx context.Context, opts Options, to string) (*RollbackResult, error) {
 	o := opts.withDefaults()
-	res := &RollbackResult{Transactions: []string{}, Settings: []Setting{}, PersistRestored: []string{}}
+	res := &RollbackResult{Transactions: []string{}, Settings: []Setting{}, PersistRestored: []string{}, Warnings: []string{}}
 	st := store{dir: o.StateDir}
 	lk, err := acquire(ctx, st, o.LockWait, false)
 	if err != nil {
@@ -55,6 +58,7 @@ func Rollback(ctx context.Context, opts Options, to string) (*RollbackResult, er
 			settings[i].Transaction = rec.ID
 		}
 		res.Settings = append(res.Settings, settings...)
+		o.auditRollback(rec, settings, res)
 		if rerr == nil {
 			// Reconcile must not put back what was just rolled back.
 			if nerr := st.note(rollbackWrites(rec, settings, o.Now())); nerr != nil {

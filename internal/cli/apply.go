@@ -105,6 +105,7 @@ with --detailed-exitcode, 2 when something changed.`,
 			}
 			o := tf.options(g)
 			o.DryRun, o.NoPersist, o.StrictPersist = dryRun, noPersist, strict
+			o.Auditor = applyAuditor(tf.StateDir)
 			g.persistDefault(cmd, &o)
 			if g.SysctlRoot == sysctl.DefaultRoot {
 				o.Listeners = doctorListeners{}
@@ -120,7 +121,6 @@ with --detailed-exitcode, 2 when something changed.`,
 				res, err = apply.Apply(ctx, r, o)
 			}
 			stop()
-			auditApply(g, tf.StateDir, res)
 			if res != nil {
 				if g.JSON() {
 					if jerr := writeJSON(g.Stdout, res); jerr != nil && err == nil {

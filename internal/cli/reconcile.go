@@ -140,52 +140,26 @@ func actor() string {
 	return fmt.Sprintf("uid %d", os.Getuid())
 }
 
-// auditApply records an apply's changed keys (and the persisted ones when
-// the file was rewritten). apply.go calls it after a successful, non-dry
-// apply; an audit failure is a warning, never an apply failure.
-func auditApply(g *Globals, stateDir string, res *apply.Result) {
-	if res == nil || res.DryRun || res.Failed || !res.Changed {
-		return
-	}
-	now, who := time.Now(), actor()
-	var recs []systemd.Record
-	for _, s := range res.Settings {
-		if s.Action == apply.ActionSet {
-			recs = append(recs, systemd.Record{Time: now, Action: systemd.ActionApply, Transaction: res.Transaction,
-				Profile: profileList(res.Profiles), Key: s.Key.String(), Before: string(s.Before), After: string(s.After), Actor: who})
-		}
-	}
-	if p := res.Persisted; p != nil && p.Written {
-		for _, s := range res.Settings {
-			if s.Action == apply.ActionSet || s.Action == apply.ActionUnchanged || s.Action == apply.ActionSatisfied {
-				recs = append(recs, systemd.Record{Time: now, Action: systemd.ActionPersist, Transaction: res.Transaction,
-					Profile: profileList(res.Profiles), Key: s.Key.String(), After: string(s.After), Actor: who, Note: p.File})
-			}
-		}
-	}
-	warnAudit(g, auditor(stateDir).Record(recs...))
+// journalAuditor hands apply's audit entries (Options.Auditor) to the
+// journal and stateDir/audit.jsonl, with who ran tcptune.
+type journalAuditor struct {
+	a     *systemd.Auditor
+	actor string
 }
 
-// auditRollback records each key a rollback restored.
-func auditRollback(g *Globals, stateDir string, res *apply.RollbackResult) {
-	if res == nil {
-		return
-	}
-	now, who := time.Now(), actor()
-	var recs []systemd.Record
-	for _, s := range res.Settings {
-		if s.Action == "restored" { // each key names the transaction it was restored from
-			recs = append(recs, systemd.Record{Time: now, Action: systemd.ActionRollback, Transaction: s.Transaction,
-				Key: s.Key.String(), Before: string(s.Before), After: string(s.After), Actor: who})
-		}
-	}
-	warnAudit(g, auditor(stateDir).Record(recs...))
+// applyAuditor is the Options.Auditor of apply and rollback.
+func applyAuditor(stateDir string) apply.Auditor {
+	return journalAuditor{a: auditor(stateDir), actor: actor()}
 }
 
-func warnAudit(g *Globals, err error) {
-	if err != nil {
-		fmt.Fprintf(g.Stderr, "tcptune: warning: audit trail: %v\n", err)
+func (j journalAuditor) Audit(es []apply.AuditEntry) error {
+	recs := make([]systemd.Record, 0, len(es))
+	for _, e := range es {
+		recs = append(recs, systemd.Record{Time: e.Time, Action: systemd.Action(e.Action), Transaction: e.Transaction,
+			Profile: profileList(e.Profiles), Key: e.Key.String(), Before: string(e.Before), After: string(e.After),
+			Actor: j.actor, Note: e.Note})
 	}
+	return j.a.Record(recs...)
 }
 
 func profileList(ps []string) string { return strings.Join(ps, "+") }

@@ -21,7 +21,12 @@ effect, and put the persisted sysctl.d file back as it was. This also finishes
 a transaction left half-done by a tcptune that was killed mid-apply.
 
 With --to TX, every transaction in effect from the newest back to and
-including TX is rolled back, newest first. Each restored key is read back.
+including TX is rolled back, newest first. TX is a transaction id or a unique
+prefix of one (000003). Each restored key is read back.
+
+A running 'tcptune reconcile --mode enforce' sees the rollback and stops
+enforcing the keys it restored (until a new 'tcptune apply' of its profile),
+so the rollback holds.
 
 --resolve marks a crashed transaction as settled without restoring anything
 (you keep the live values); 'tcptune apply' refuses to run until a crashed
@@ -31,6 +36,7 @@ Exit status: 0 restored, 1 error (nothing to roll back, or a key could not be
 restored: the transaction stays open and 'tcptune status' shows it).`,
 		Example: `  tcptune rollback
   tcptune rollback --to 000003-20250101T120000Z
+  tcptune rollback --to 000003
   tcptune rollback --resolve`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -46,8 +52,8 @@ restored: the transaction stays open and 'tcptune status' shows it).`,
 				_, err = fmt.Fprintf(g.Stdout, "transaction %s marked resolved; live values kept\n", id)
 				return err
 			}
+			o.Auditor = applyAuditor(tf.StateDir)
 			res, err := apply.Rollback(cmdContext(cmd), o, to)
-			auditRollback(g, tf.StateDir, res)
 			if res != nil && (err == nil || len(res.Transactions) > 0) {
 				if g.JSON() {
 					if jerr := writeJSON(g.Stdout, res); jerr != nil && err == nil {
@@ -71,13 +77,16 @@ restored: the transaction stays open and 'tcptune status' shows it).`,
 		},
 	}
 	tf.register(cmd)
-	cmd.Flags().StringVar(&to, "to", "", "roll back every transaction back to and including TX")
+	cmd.Flags().StringVar(&to, "to", "", "roll back every transaction back to and including TX (an id or a unique prefix)")
 	cmd.Flags().BoolVar(&resolve, "resolve", false, "mark a crashed transaction (or --to TX) settled without restoring")
 	return cmd
 }
 
 func printRollback(g *Globals, res *apply.RollbackResult) {
 	w := g.Stdout
+	for _, s := range res.Warnings {
+		fmt.Fprintf(g.Stderr, "tcptune: warning: %s\n", s)
+	}
 	for _, s := range res.Settings {
 		fmt.Fprintf(w, "%-16s %s: %s -> %s\n", s.Action, s.Key, orDash(string(s.Before)), s.After)
 	}

@@ -77,9 +77,9 @@ func TestSystemdInstallUninstall(t *testing.T) {
 	}
 }
 
-// TestAuditApplyRollbackAndPersist drives the audit helpers apply and
-// rollback call with the results of real transactions on a fake root, then
-// reads the trail back through 'tcptune systemd audit'.
+// TestAuditApplyRollbackAndPersist runs real transactions on a fake root
+// with the CLI's auditor as apply's Options.Auditor, then reads the trail
+// back through 'tcptune systemd audit'.
 func TestAuditApplyRollbackAndPersist(t *testing.T) {
 	t.Setenv(envNoJournal, "1")
 	root := fakeroot.New(t, map[string]string{"net.ipv4.tcp_syncookies": "1", "net.ipv4.tcp_max_syn_backlog": "2048",
@@ -92,19 +92,17 @@ func TestAuditApplyRollbackAndPersist(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := apply.Options{FS: g.FS(), Netns: netns.Initial, StateDir: state, PersistDir: persist,
-		SearchDirs: []string{persist}, SysctlConf: filepath.Join(dir, "sysctl.conf")}
+		SearchDirs: []string{persist}, SysctlConf: filepath.Join(dir, "sysctl.conf"), Auditor: applyAuditor(state)}
 	res, err := apply.Apply(context.Background(), r, o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	auditApply(g, state, res)
 	rb, err := apply.Rollback(context.Background(), o, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	auditRollback(g, state, rb)
-	if s := g.Stderr.(*bytes.Buffer).String(); s != "" {
-		t.Errorf("audit warnings: %s", s)
+	if len(res.Warnings)+len(rb.Warnings) != 0 {
+		t.Errorf("audit warnings: %v %v", res.Warnings, rb.Warnings)
 	}
 
 	code, out, errs := run(t, "systemd", "audit", "--state-dir", state, "--key", "net/core/somaxconn", "-o", "json")
