@@ -1,9 +1,6 @@
 package cli
 
 import (
-	"bytes"
-	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -39,16 +36,6 @@ journalctl TCPTUNE_KEY=net.core.somaxconn).`,
 	return cmd
 }
 
-// installResult is the stable JSON shape of install and uninstall.
-type installResult struct {
-	Changed  bool     `json:"changed"`
-	Failed   bool     `json:"failed"`
-	Units    []string `json:"units"`
-	Enabled  bool     `json:"enabled"`
-	Started  bool     `json:"started"`
-	Commands []string `json:"commands"` // to run by hand; empty when done over D-Bus
-}
-
 func newSystemdInstallCmd(g *Globals) *cobra.Command {
 	var unitDir, mode, binary, textfile, stateDir, persistDir string
 	var interval time.Duration
@@ -71,25 +58,13 @@ func newSystemdInstallCmd(g *Globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			units, err := systemd.Units(c)
-			if err != nil {
-				return withHint(err, "pass absolute paths (--binary, --state-dir, --textfile)")
-			}
-			res := installResult{Units: []string{}, Commands: []string{}}
-			for n, b := range units {
-				old, err := os.ReadFile(filepath.Join(unitDir, n))
-				res.Changed = res.Changed || err != nil || !bytes.Equal(old, b)
-			}
-			paths, err := systemd.WriteUnits(unitDir, units)
-			res.Units = append(res.Units, paths...)
-			if err != nil {
-				return withHint(err, "run as root, or pick another --unit-dir")
-			}
-			names := []string{systemd.ApplyUnit, systemd.ReconcileUnit}
-			if err := enableUnits(cmdContext(cmd), unitDir, names, now, &res); err != nil {
-				res.Failed = true
+			res, err := systemd.Install(cmdContext(cmd), systemd.InstallOptions{Config: c, UnitDir: unitDir, Start: now})
+			switch {
+			case err != nil && len(res.Units) == 0:
+				return withHint(err, "pass absolute paths (--binary, --state-dir, --textfile), run as root, or pick another --unit-dir")
+			case err != nil:
 				printInstall(g, "installed", res)
-				return withHint(err, "run: %s", joinCmds(systemd.EnableCommands(names)))
+				return withHint(err, "run: %s", joinCmds(systemd.EnableCommands([]string{systemd.ApplyUnit, systemd.ReconcileUnit})))
 			}
 			return printInstall(g, "installed", res)
 		},
@@ -160,36 +135,6 @@ func unitConfig(g *Globals, args []string, binary, mode string, interval time.Du
 	return c, nil
 }
 
-// enableUnits talks to systemd only when it is PID 1 and the units went to
-// the real unit directory; otherwise (containers, tests, --unit-dir
-// elsewhere) it fills in the commands to run by hand.
-func enableUnits(ctx context.Context, unitDir string, names []string, start bool, res *installResult) error {
-	if unitDir != systemd.DefaultUnitDir {
-		res.Commands = systemd.EnableCommands(names)
-		return nil
-	}
-	m, err := systemd.Connect(ctx)
-	if errors.Is(err, systemd.ErrNoManager) {
-		res.Commands = systemd.EnableCommands(names)
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	defer m.Close()
-	if err := m.Enable(ctx, names); err != nil {
-		return err
-	}
-	res.Enabled = true
-	if start {
-		if err := m.Start(ctx, names); err != nil {
-			return err
-		}
-		res.Started = true
-	}
-	return nil
-}
-
 func newSystemdUninstallCmd(g *Globals) *cobra.Command {
 	var unitDir string
 	cmd := &cobra.Command{
@@ -197,35 +142,9 @@ func newSystemdUninstallCmd(g *Globals) *cobra.Command {
 		Short: "Stop, disable and remove tcptune's units (the applied values stay)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			names := []string{systemd.ReconcileUnit, systemd.ApplyUnit}
-			ctx := cmdContext(cmd)
-			res := installResult{Units: []string{}, Commands: []string{}}
-			var m systemd.Manager
-			if unitDir == systemd.DefaultUnitDir {
-				var err error
-				m, err = systemd.Connect(ctx)
-				if err != nil && !errors.Is(err, systemd.ErrNoManager) {
-					return err
-				}
-			}
-			if m != nil {
-				defer m.Close()
-				if err := m.Disable(ctx, names); err != nil {
-					return withHint(err, "run: systemctl disable --now %s %s", names[0], names[1])
-				}
-			}
-			removed, err := systemd.RemoveUnits(unitDir)
-			res.Units = append(res.Units, removed...)
-			res.Changed = len(removed) > 0
+			res, err := systemd.Uninstall(cmdContext(cmd), unitDir, nil)
 			if err != nil {
-				return err
-			}
-			if m != nil {
-				if err := m.Reload(ctx); err != nil {
-					return err
-				}
-			} else if res.Changed {
-				res.Commands = systemd.DisableCommands(names)
+				return withHint(err, "run: systemctl disable --now %s %s", systemd.ReconcileUnit, systemd.ApplyUnit)
 			}
 			return printInstall(g, "removed", res)
 		},
@@ -234,7 +153,7 @@ func newSystemdUninstallCmd(g *Globals) *cobra.Command {
 	return cmd
 }
 
-func printInstall(g *Globals, verb string, res installResult) error {
+func printInstall(g *Globals, verb string, res *systemd.InstallResult) error {
 	if g.JSON() {
 		return writeJSON(g.Stdout, res)
 	}

@@ -27,7 +27,7 @@ func TestSystemdInstallUninstall(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("install exit %d: %s", code, errs)
 	}
-	var res installResult
+	var res systemd.InstallResult
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
 		t.Fatal(err)
 	}
