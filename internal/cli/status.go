@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/tcptune/tcptune/apply"
 	"github.com/tcptune/tcptune/reconcile"
-	"github.com/tcptune/tcptune/systemd"
 )
 
 func newStatusCmd(g *Globals) *cobra.Command {
@@ -32,39 +30,27 @@ Exit status: 0 in sync, 2 drift or a crashed transaction, 1 error.`,
 		Args:        cobra.NoArgs,
 		Annotations: map[string]string{"outputs": "text,json,prometheus"},
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := apply.LoadStatus(tf.options(g))
+			n := statusAuditRecords
+			if g.Output == "prometheus" {
+				n = 0
+			}
+			v, err := reconcile.LoadOverview(tf.options(g), n)
 			if err != nil {
 				return withHint(err, "check --state-dir (%s)", tf.StateDir)
 			}
-			rs, err := reconcile.LoadState(tf.StateDir)
-			if err != nil {
-				return err
-			}
 			switch {
 			case g.Output == "prometheus": // the status metrics and the reconcile loop's, one renderer
-				if _, err := g.Stdout.Write(reconcile.AuditMetrics(st, rs)); err != nil {
+				if _, err := g.Stdout.Write(v.Metrics()); err != nil {
+					return err
+				}
+			case g.JSON():
+				if err := writeJSON(g.Stdout, v); err != nil {
 					return err
 				}
 			default:
-				// The audit trail is in the journal when journald runs; this
-				// is the same record without it.
-				recs, _, err := systemd.ReadAudit(filepath.Join(tf.StateDir, systemd.AuditFileName), systemd.AuditFilter{Last: statusAuditRecords})
-				if err != nil {
-					return err
-				}
-				full := statusJSON{Status: st, Reconcile: rs, Audit: recs}
-				if full.Audit == nil {
-					full.Audit = []systemd.Record{}
-				}
-				if g.JSON() {
-					if err := writeJSON(g.Stdout, full); err != nil {
-						return err
-					}
-				} else {
-					printStatus(g, full)
-				}
+				printStatus(g, v)
 			}
-			if st.Drift || len(st.Crashed) > 0 {
+			if v.Attention() {
 				return withExit(ExitChanges)
 			}
 			return nil
@@ -77,15 +63,7 @@ Exit status: 0 in sync, 2 drift or a crashed transaction, 1 error.`,
 // statusAuditRecords is how many audit records status shows.
 const statusAuditRecords = 10
 
-// statusJSON is status -o json: apply's status, the reconcile loop's state
-// (null when none ran here) and the last audit records.
-type statusJSON struct {
-	*apply.Status
-	Reconcile *reconcile.State `json:"reconcile"`
-	Audit     []systemd.Record `json:"audit"`
-}
-
-func printStatus(g *Globals, full statusJSON) {
+func printStatus(g *Globals, full *reconcile.Overview) {
 	st, w := full.Status, g.Stdout
 	for _, c := range st.Crashed {
 		fmt.Fprintf(w, "CRASHED: transaction %s (%s, pid %d) is %s: run 'tcptune rollback' (or --resolve)\n",
