@@ -123,9 +123,9 @@ func setup(t *testing.T) {
 	}
 }
 
-// buildDeb builds tcptune and packages it with packaging/build-deb.sh, the
-// recipe of `make deb`, versioned so the upgrade is visible in `tcptune
-// version` too.
+// buildDeb builds tcptune (with -tags tcptune_testhooks) and packages it
+// with packaging/build-deb.sh, the recipe of `make deb`, versioned so the
+// upgrade is visible in `tcptune version` too.
 func buildDeb(ctx context.Context, version, dst string) error {
 	tmp, err := os.MkdirTemp("", "tcptune-boottest-deb-")
 	if err != nil {
@@ -141,7 +141,9 @@ func buildDeb(ctx context.Context, version, dst string) error {
 		}
 		return nil
 	}
-	if err := run("go", "build", "-ldflags", "-X github.com/tcptune/tcptune/internal/cli.Version="+version,
+	// The test build: TestCrashAtBoot SIGKILLs an apply paused by the
+	// TCPTUNE_TEST_PAUSE_AFTER_WRITE hook, which the shipped binary lacks.
+	if err := run("go", "build", "-tags", "tcptune_testhooks", "-ldflags", "-X github.com/tcptune/tcptune/internal/cli.Version="+version,
 		"-o", bin, "./cmd/tcptune"); err != nil {
 		return err
 	}

@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -47,10 +46,6 @@ func (f *txFlags) options(g *Globals) apply.Options {
 		LockWait: f.LockWait, Version: VersionString(),
 	}
 }
-
-// envPauseAfterWrite is a test-only hook: the apply pauses after write k so
-// a test can kill it with SIGKILL mid-transaction. It only ever sleeps.
-const envPauseAfterWrite = "TCPTUNE_TEST_PAUSE_AFTER_WRITE"
 
 func newApplyCmd(g *Globals) *cobra.Command {
 	var tf txFlags
@@ -110,8 +105,8 @@ with --detailed-exitcode, 2 when something changed.`,
 			if g.SysctlRoot == sysctl.DefaultRoot {
 				o.Listeners = doctorListeners{}
 			}
-			if k, err := strconv.Atoi(os.Getenv(envPauseAfterWrite)); err == nil && k > 0 {
-				o.AfterWrite = pauseAfter(g.Stderr, k)
+			if faults.afterWrite != nil { // test builds only (faults.go)
+				o.AfterWrite = faults.afterWrite(g.Stderr)
 			}
 			ctx, stop := signal.NotifyContext(cmdContext(cmd), os.Interrupt, syscall.SIGTERM)
 			var res *apply.Result
@@ -156,16 +151,6 @@ func cmdContext(cmd *cobra.Command) context.Context {
 		return c
 	}
 	return context.Background()
-}
-
-func pauseAfter(w io.Writer, k int) func(int, sysctl.Key) {
-	return func(i int, key sysctl.Key) {
-		if i != k {
-			return
-		}
-		fmt.Fprintf(w, "tcptune: test hook: paused after write %d (%s)\n", i, key)
-		time.Sleep(60 * time.Second) // bounded: the test kills us long before
-	}
 }
 
 // savedPlan loads a plan file (a single argument ending in .json) and binds

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tcptune/tcptune/apply"
 	"github.com/tcptune/tcptune/internal/nstest"
+	"github.com/tcptune/tcptune/internal/testhook"
 	"github.com/tcptune/tcptune/netns"
 	"github.com/tcptune/tcptune/profiles"
 	"github.com/tcptune/tcptune/sysctl"
@@ -84,7 +85,7 @@ func TestKernelApplyKilledThenRollback(t *testing.T) {
 			"--sysctl-d", filepath.Join(dir, "sysctl.d"), "--sysctl-conf", filepath.Join(dir, "sysctl.conf")}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		cmd := exec.CommandContext(ctx, bin, append([]string{"apply", "fail-fast", "syn-flood"}, flags...)...)
-		cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%d", envPauseAfterWrite, k))
+		cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%d", testhook.EnvPauseAfterWrite, k))
 		stderr, err := cmd.StderrPipe()
 		if err != nil {
 			t.Fatal(err)

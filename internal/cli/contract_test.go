@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/tcptune/tcptune/internal/testhook"
 )
 
 // The contract (docs/contract.md): every -o json output validates against
@@ -189,13 +191,13 @@ func TestContractJSON(t *testing.T) {
 // the crashed transaction.
 func TestContractCrashed(t *testing.T) {
 	sch := schemas(t)
-	bin := buildTcptune(t)
+	bin := buildTcptune(t, "-tags", "tcptune_testhooks") // the pause hook is in test builds only
 	dir := t.TempDir()
 	writeFakeRoot(t, filepath.Join(dir, "proc"), nil)
 	st := txDirs(dir)
 
 	cmd := exec.Command(bin, append([]string{"apply", "fail-fast"}, append(st, persistFlags(dir)...)...)...)
-	cmd.Env = append(os.Environ(), envPauseAfterWrite+"=2")
+	cmd.Env = append(os.Environ(), testhook.EnvPauseAfterWrite+"=2")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"testing"
 
 	"github.com/spf13/cobra"
 
@@ -64,7 +63,7 @@ func (g *Globals) reexecInNetns(cmd *cobra.Command, arg string) error {
 	}
 	// In-process callers (tests, anything that is not tcptune's own main)
 	// would be replaced by execve, and their output streams lost.
-	if testing.Testing() || g.Stdout != os.Stdout || g.Stderr != os.Stderr {
+	if faults.noReexec || g.Stdout != os.Stdout || g.Stderr != os.Stderr {
 		return errors.New("--netns re-executes tcptune and works only from the tcptune binary")
 	}
 	if g.SysctlRoot != sysctl.DefaultRoot {

@@ -21,10 +21,11 @@ import (
 
 // buildTcptune builds the tcptune binary into a temporary directory: --netns
 // re-executes the process, which must never be the test binary.
-func buildTcptune(t *testing.T) string {
+func buildTcptune(t *testing.T, flags ...string) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "tcptune")
-	out, err := exec.Command("go", "build", "-o", bin, "github.com/tcptune/tcptune/cmd/tcptune").CombinedOutput()
+	args := append(append([]string{"build"}, flags...), "-o", bin, "github.com/tcptune/tcptune/cmd/tcptune")
+	out, err := exec.Command("go", args...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
