@@ -72,7 +72,7 @@ func runChild(ctx context.Context, req *request, log io.Writer) (*RunResult, err
 		return nil, fmt.Errorf("%w: the request names no parent namespace", ErrNotPrivate)
 	}
 	if err := netns.CheckPrivate(req.HostNetns); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrNotPrivate, err)
+		return nil, fmt.Errorf("%w: %w", ErrNotPrivate, err)
 	}
 	sc, ok := Lookup(req.Scenario)
 	if !ok {

@@ -74,7 +74,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	}
 	host, err := netns.Self()
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrNoNetns, err)
+		return nil, fmt.Errorf("%w: %w", ErrNoNetns, err)
 	}
 	runs := max(opts.Runs, 1)
 	for i := range runs {
@@ -118,11 +118,11 @@ func runOne(ctx context.Context, opts *Options, req *request) (*RunResult, error
 	// The child is born in a fresh namespace that dies with it, and cannot
 	// outlive us. Cancel kills it by PID only.
 	if _, err := netns.Isolate(cmd); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrNoNetns, err)
+		return nil, fmt.Errorf("%w: %w", ErrNoNetns, err)
 	}
 	cmd.WaitDelay = 5 * time.Second
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrNoNetns, err)
+		return nil, fmt.Errorf("%w: %w", ErrNoNetns, err)
 	}
 	if err := cmd.Wait(); err != nil {
 		msg := strings.TrimSpace(errBuf.String())
