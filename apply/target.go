@@ -105,8 +105,8 @@ func checkWhere(here *Where, r *Record) error {
 	}
 	switch {
 	case root != here.SysctlRoot:
-		return fmt.Errorf("%w: transaction %s was applied to sysctl root %s, this is %s; nothing was restored",
-			ErrOtherTarget, r.ID, root, here.SysctlRoot)
+		return &OtherTargetError{Transaction: r.ID,
+			What: fmt.Sprintf("was applied to sysctl root %s, this is %s", root, here.SysctlRoot)}
 	case there == nil || there.Netns == nil || here.Netns == nil || *there.Netns == *here.Netns:
 		return nil
 	case there.BootID != "" && here.BootID != "" && there.BootID != here.BootID:
@@ -116,22 +116,43 @@ func checkWhere(here *Where, r *Record) error {
 		if there.System && here.System {
 			return nil
 		}
-		return fmt.Errorf("%w: transaction %s was applied in %s during an earlier boot; that namespace no longer exists, this is %s; nothing was restored",
-			ErrOtherTarget, r.ID, there, here)
+		return &OtherTargetError{Transaction: r.ID, EarlierBoot: true,
+			What: fmt.Sprintf("was applied in %s during an earlier boot; that namespace no longer exists, this is %s", there, here)}
 	}
-	return fmt.Errorf("%w: transaction %s was applied in %s, this is %s; nothing was restored",
-		ErrOtherTarget, r.ID, there, here)
+	return &OtherTargetError{Transaction: r.ID, What: fmt.Sprintf("was applied in %s, this is %s", there, here)}
+}
+
+// OtherTargetError is rollback's refusal of a transaction applied to
+// another namespace or sysctl root. It matches ErrOtherTarget and carries
+// its hint.
+type OtherTargetError struct {
+	Transaction string
+	What        string // "was applied in ..., this is ..."
+	// EarlierBoot: the namespace belonged to an earlier boot and is gone.
+	EarlierBoot bool
+}
+
+func (e *OtherTargetError) Error() string {
+	return fmt.Sprintf("%v: transaction %s %s; nothing was restored", ErrOtherTarget, e.Transaction, e.What)
+}
+
+func (e *OtherTargetError) Unwrap() error { return ErrOtherTarget }
+
+// Hint says how to reach the target, or that nothing is left there.
+func (e *OtherTargetError) Hint() string {
+	if e.EarlierBoot {
+		return "nothing is left to restore there; 'tcptune rollback --resolve' closes the transaction without writing"
+	}
+	return "run the rollback where the transaction was applied, with the same --state-dir: " +
+		"'tcptune rollback --netns NAME|PID|/proc/PID/ns/net' or 'ip netns exec NAME tcptune rollback' (or the same --sysctl-root)"
 }
 
 // RollbackHint says how to reach the target of an ErrOtherTarget refusal;
 // "" for other errors.
 func RollbackHint(err error) string {
-	if !errors.Is(err, ErrOtherTarget) {
+	var e *OtherTargetError
+	if !errors.As(err, &e) {
 		return ""
 	}
-	if strings.Contains(err.Error(), "during an earlier boot") {
-		return "nothing is left to restore there; 'tcptune rollback --resolve' closes the transaction without writing"
-	}
-	return "run the rollback where the transaction was applied, with the same --state-dir: " +
-		"'tcptune rollback --netns NAME|PID|/proc/PID/ns/net' or 'ip netns exec NAME tcptune rollback' (or the same --sysctl-root)"
+	return e.Hint()
 }
