@@ -229,7 +229,7 @@ func (w *writeFailure) Unwrap() error { return w.err }
 func (o Options) run(ctx context.Context, rec *Record, toSet []Change, pp *persistPlan) error {
 	for i, c := range toSet {
 		if err := ctx.Err(); err != nil {
-			return &writeFailure{written: i, err: fmt.Errorf("interrupted before writing %s: %w", c.Key, context.Cause(ctx))}
+			return &writeFailure{written: i, err: fmt.Errorf("%w before writing %s: %w", ErrInterrupted, c.Key, context.Cause(ctx))}
 		}
 		// A refused write may still have changed the value (a partial
 		// vector), so the failed key counts as written: restoring it is
@@ -250,7 +250,7 @@ func (o Options) run(ctx context.Context, rec *Record, toSet []Change, pp *persi
 		}
 	}
 	if err := ctx.Err(); err != nil {
-		return &writeFailure{written: len(toSet), err: fmt.Errorf("interrupted before persisting: %w", context.Cause(ctx))}
+		return &writeFailure{written: len(toSet), err: fmt.Errorf("%w before persisting: %w", ErrInterrupted, context.Cause(ctx))}
 	}
 	if pp != nil && pp.snap.Changed {
 		if err := writeAtomic(pp.snap.Path, pp.content, 0o644); err != nil {

@@ -49,7 +49,7 @@ func acquire(ctx context.Context, s store, wait time.Duration, shared bool) (*lo
 		select {
 		case <-ctx.Done():
 			f.Close()
-			return nil, fmt.Errorf("waiting for the lock %s: %w", s.lockPath(), context.Cause(ctx))
+			return nil, fmt.Errorf("%w while waiting for the lock %s: %w", ErrInterrupted, s.lockPath(), context.Cause(ctx))
 		case <-time.After(lockPoll):
 		}
 	}

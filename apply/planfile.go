@@ -46,7 +46,8 @@ type StaleKey struct {
 
 // StaleError lists why a plan is stale. It matches ErrStalePlan.
 type StaleError struct {
-	Keys []StaleKey
+	Profiles []string // of the plan, for the hint
+	Keys     []StaleKey
 	// Reason is set when the plan as a whole does not fit (namespace kind,
 	// sysctl tree, version); Keys is then empty.
 	Reason string
@@ -64,6 +65,17 @@ func (e *StaleError) Error() string {
 }
 
 func (e *StaleError) Unwrap() error { return ErrStalePlan }
+
+// Hint says what to do about a stale plan.
+func (e *StaleError) Hint() string { return newPlanHint(e.Profiles) }
+
+func newPlanHint(profiles []string) string {
+	p := "PROFILES"
+	if len(profiles) > 0 {
+		p = strings.Join(profiles, " ")
+	}
+	return fmt.Sprintf("review and save a new plan: tcptune diff %s --out FILE, then tcptune apply FILE", p)
+}
 
 func show(v sysctl.Value) string {
 	if v == "" {
@@ -88,6 +100,9 @@ func (e *ProfileChangedError) Error() string {
 }
 
 func (e *ProfileChangedError) Unwrap() error { return ErrPlanProfile }
+
+// Hint says what to do about a plan whose profile changed.
+func (e *ProfileChangedError) Hint() string { return newPlanHint(e.Profiles) }
 
 // Encode writes the plan as a saved plan file.
 func (p *Plan) Encode() ([]byte, error) {
@@ -189,11 +204,11 @@ func (p *Plan) Bind(r *profiles.Resolved) error {
 func (o Options) checkFresh(saved, now *Plan) error {
 	switch {
 	case saved.NetnsKind != "" && saved.NetnsKind != now.NetnsKind:
-		return &StaleError{Reason: fmt.Sprintf("made for a %s network namespace, this is %s", saved.NetnsKind, now.NetnsKind)}
+		return &StaleError{Profiles: saved.Profiles, Reason: fmt.Sprintf("made for a %s network namespace, this is %s", saved.NetnsKind, now.NetnsKind)}
 	case saved.SysctlRoot != "" && saved.SysctlRoot != o.FS.Root():
-		return &StaleError{Reason: fmt.Sprintf("made against sysctl root %s, this is %s", saved.SysctlRoot, o.FS.Root())}
+		return &StaleError{Profiles: saved.Profiles, Reason: fmt.Sprintf("made against sysctl root %s, this is %s", saved.SysctlRoot, o.FS.Root())}
 	case saved.Version != "" && o.Version != "" && saved.Version != o.Version:
-		return &StaleError{Reason: fmt.Sprintf("made by tcptune %s, this is %s (plan again)", saved.Version, o.Version)}
+		return &StaleError{Profiles: saved.Profiles, Reason: fmt.Sprintf("made by tcptune %s, this is %s (plan again)", saved.Version, o.Version)}
 	}
 	var stale []StaleKey
 	var differ []string
@@ -212,7 +227,7 @@ func (o Options) checkFresh(saved, now *Plan) error {
 		}
 	}
 	if len(stale) > 0 {
-		return &StaleError{Keys: stale}
+		return &StaleError{Profiles: saved.Profiles, Keys: stale}
 	}
 	if len(differ) > 0 {
 		return &ProfileChangedError{Profiles: saved.Profiles, Keys: differ}

@@ -22,6 +22,9 @@ var (
 	// ErrOverridden: with StrictPersist, another sysctl.d file overrides the
 	// persisted file at boot.
 	ErrOverridden = errors.New("persisted value is overridden at boot")
+	// ErrInterrupted: the context was cancelled (SIGINT/SIGTERM in the
+	// CLI) while waiting for the lock or before a write.
+	ErrInterrupted = errors.New("interrupted")
 	// ErrNoTransaction: nothing to roll back.
 	ErrNoTransaction = errors.New("no transaction to roll back")
 	// ErrRestore: a rollback could not restore every original; the
@@ -125,6 +128,15 @@ func (e *TxError) Error() string {
 		return fmt.Sprintf("%s: %v; every key written was restored (transaction %s rolled back)", what, e.Err, e.Transaction)
 	}
 	return fmt.Sprintf("%s: %v; RESTORE INCOMPLETE: %v (transaction %s left open)", what, e.Err, e.RestoreErr, e.Transaction)
+}
+
+// Hint says what to do when the restore did not finish; "" when it did
+// (the failure itself says what went wrong).
+func (e *TxError) Hint() string {
+	if e.Restored {
+		return ""
+	}
+	return fmt.Sprintf("run 'tcptune rollback --to %s' to retry the restore", e.Transaction)
 }
 
 func (e *TxError) Unwrap() []error {

@@ -1,0 +1,89 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/tcptune/tcptune/apply"
+	"github.com/tcptune/tcptune/netns"
+	"github.com/tcptune/tcptune/profiles"
+	"github.com/tcptune/tcptune/sysctl"
+)
+
+// TestErrorTable: each error class, wrapped the way the code wraps it,
+// gets its row's exit status and hint; a command's hint and a domain
+// error's own hint win over the table's.
+func TestErrorTable(t *testing.T) {
+	wrap := func(err error) error { return fmt.Errorf("apply: %w", fmt.Errorf("transaction: %w", err)) }
+	cases := []struct {
+		class string
+		err   error
+		code  int
+		hint  string // substring
+	}{
+		{"usage", usageError{err: errors.New(`unknown flag: --bogus`), path: "tcptune apply"}, 1, "see 'tcptune apply --help'"},
+		{"restore-incomplete", &apply.TxError{Transaction: "000002-X", Err: errors.New("EINVAL"), RestoreErr: errors.New("EBUSY")}, 1, "tcptune rollback --to 000002-X"},
+		{"restore-incomplete", wrap(fmt.Errorf("%w: %w", apply.ErrRestore, errors.New("x"))), 1, "run 'tcptune rollback' again"},
+		{"not-recorded", wrap(apply.ErrNotRecorded), 1, "tcptune reconcile"},
+		{"interrupted", wrap(fmt.Errorf("%w while waiting for the lock: %w", apply.ErrInterrupted, errors.New("interrupt signal received"))), 1, "interrupted"},
+		{"interrupted", wrap(context.Canceled), 1, "interrupted"},
+		{"locked", wrap(apply.ErrLocked), 1, "--lock-wait"},
+		{"crashed", wrap(apply.ErrCrashed), 1, "tcptune rollback --resolve"},
+		{"stale-plan", wrap(&apply.StaleError{Profiles: []string{"web"}, Reason: "r"}), 1, "tcptune diff web --out FILE"},
+		{"plan-profile-changed", wrap(&apply.ProfileChangedError{Profiles: []string{"web"}}), 1, "tcptune diff web --out FILE"},
+		{"plan-file", wrap(apply.ErrPlanFile), 1, "tcptune diff PROFILES --out FILE"},
+		{"overridden", wrap(apply.ErrOverridden), 1, "--strict-persist"},
+		{"other-target", wrap(&apply.OtherTargetError{Transaction: "000001-X", What: "was applied in net:[1]"}), 1, "tcptune rollback --netns"},
+		{"other-target", &apply.OtherTargetError{Transaction: "000001-X", EarlierBoot: true}, 1, "rollback --resolve"},
+		{"no-transaction", wrap(apply.ErrNoTransaction), 1, "tcptune status"},
+		{"invalid", wrap(apply.ErrInvalid), 1, "tcptune validate --kernel"},
+		{"profile-not-found", wrap(profiles.ErrNotFound), 1, "tcptune list"},
+		{"profile-invalid", wrap(profiles.ErrDecode), 1, "tcptune validate FILE"},
+		{"netns-permission", wrap(netns.ErrPermission), 1, "root"},
+		{"permission", wrap(&sysctl.Error{Op: "write", Class: sysctl.ErrPermission, Err: errors.New("EACCES")}), 1, "run as root"},
+		{"read-only", wrap(&sysctl.Error{Op: "write", Class: sysctl.ErrReadOnly, Err: errors.New("EROFS")}), 1, "read-only"},
+		{"no-sysctl-root", wrap(sysctl.ErrNoRoot), 1, "--sysctl-root"},
+		{"other", errors.New("something else"), 1, ""},
+	}
+	seen := map[string]bool{}
+	for _, c := range cases {
+		seen[c.class] = true
+		if got := classify(c.err).name; got != c.class {
+			t.Errorf("%v: class %s, want %s", c.err, got, c.class)
+		}
+		code, hint := explain(c.err)
+		if code != c.code || (c.hint == "" && hint != "") || !strings.Contains(hint, c.hint) {
+			t.Errorf("%s (%v): exit %d hint %q, want %d and a hint with %q", c.class, c.err, code, hint, c.code, c.hint)
+		}
+	}
+	for _, row := range errorTable {
+		if !seen[row.name] {
+			t.Errorf("table row %s has no test case", row.name)
+		}
+	}
+
+	// The command's hint (it knows the arguments) wins.
+	if _, hint := explain(withHint(wrap(apply.ErrLocked), "try %s", "this")); hint != "try this" {
+		t.Errorf("command hint lost: %q", hint)
+	}
+	// Drift and findings are exit 2 and print nothing.
+	var out bytes.Buffer
+	if code := report(&out, withExit(ExitChanges)); code != ExitChanges || out.Len() != 0 {
+		t.Errorf("exitError: %d %q", code, out.String())
+	}
+	// One error line, one hint line, details one per line before them.
+	out.Reset()
+	report(&out, detailed{errors.New("web: profile cannot be applied here: 2 problems\n(see above)")})
+	want := "web.yaml:3:3: error: one\nweb.yaml:4:3: error: two\ntcptune: error: web: profile cannot be applied here: 2 problems; (see above)\n"
+	if out.String() != want {
+		t.Errorf("report =\n%s\nwant\n%s", out.String(), want)
+	}
+}
+
+type detailed struct{ error }
+
+func (detailed) Details() []string { return []string{"web.yaml:3:3: error: one", "web.yaml:4:3: error: two"} }
