@@ -86,4 +86,6 @@ func TestErrorTable(t *testing.T) {
 
 type detailed struct{ error }
 
-func (detailed) Details() []string { return []string{"web.yaml:3:3: error: one", "web.yaml:4:3: error: two"} }
+func (detailed) Details() []string {
+	return []string{"web.yaml:3:3: error: one", "web.yaml:4:3: error: two"}
+}
