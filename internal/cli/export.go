@@ -1,12 +1,23 @@
 package cli
 
 import (
+	"context"
+
 	"github.com/spf13/cobra"
 
 	"github.com/tcptune/tcptune/export"
+	"github.com/tcptune/tcptune/profiles"
 )
 
+// podSysctlsOptions: `tcptune export pod-sysctls P...`.
+type podSysctlsOptions struct {
+	g        *Globals
+	profiles []string
+	resolved *profiles.Resolved
+}
+
 func newExportCmd(g *Globals) *cobra.Command {
+	o := &podSysctlsOptions{g: g}
 	cmd := &cobra.Command{
 		Use:   "export",
 		Short: "Render profiles for other tools (Kubernetes pod sysctls)",
@@ -32,18 +43,28 @@ Exit status: 0, or 1 if a profile is unknown or malformed.`,
   tcptune export pod-sysctls fail-fast -o json`,
 		Args:              cobra.MinimumNArgs(1),
 		ValidArgsFunction: profileArgs(g),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := g.resolveValid(args)
-			if err != nil {
-				return err
-			}
-			p := export.NewPodSysctls(r)
-			if g.JSON() {
-				return writeJSON(g.Stdout, p)
-			}
-			_, err = g.Stdout.Write(p.YAML())
-			return err
-		},
+		RunE:              runCommand(o),
 	})
 	return cmd
+}
+
+func (o *podSysctlsOptions) Complete(_ *cobra.Command, args []string) error {
+	o.profiles = args
+	return nil
+}
+
+// Validate resolves and validates the profiles: a malformed one is exit 1.
+func (o *podSysctlsOptions) Validate() error {
+	r, err := o.g.resolveValid(o.profiles)
+	o.resolved = r
+	return err
+}
+
+func (o *podSysctlsOptions) Run(context.Context) error {
+	p := export.NewPodSysctls(o.resolved)
+	if o.g.JSON() {
+		return writeJSON(o.g.Stdout, p)
+	}
+	_, err := o.g.Stdout.Write(p.YAML())
+	return err
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -12,8 +13,15 @@ import (
 	"github.com/tcptune/tcptune/reconcile"
 )
 
+// statusOptions: `tcptune status`.
+type statusOptions struct {
+	g  *Globals
+	tf txFlags
+	ao apply.Options // from Complete
+}
+
 func newStatusCmd(g *Globals) *cobra.Command {
-	var tf txFlags
+	o := &statusOptions{g: g}
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "What was applied, when, drift since, and any crashed transaction",
@@ -29,35 +37,47 @@ collector (docs/contract.md lists them); the exit status is the same.
 Exit status: 0 in sync, 2 drift or a crashed transaction, 1 error.`,
 		Args:        cobra.NoArgs,
 		Annotations: map[string]string{"outputs": "text,json,prometheus"},
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			n := statusAuditRecords
-			if g.Output == "prometheus" {
-				n = 0
-			}
-			v, err := reconcile.LoadOverview(tf.options(g), n)
-			if err != nil {
-				return withHint(err, "check --state-dir (%s)", tf.StateDir)
-			}
-			switch {
-			case g.Output == "prometheus": // the status metrics and the reconcile loop's, one renderer
-				if _, err := g.Stdout.Write(v.Metrics()); err != nil {
-					return err
-				}
-			case g.JSON():
-				if err := writeJSON(g.Stdout, v); err != nil {
-					return err
-				}
-			default:
-				printStatus(g, v)
-			}
-			if v.Attention() {
-				return withExit(ExitChanges)
-			}
-			return nil
-		},
+		RunE:        runCommand(o),
 	}
-	tf.register(cmd)
+	o.tf.register(cmd)
 	return cmd
+}
+
+func (o *statusOptions) Complete(*cobra.Command, []string) error {
+	o.ao = o.tf.options(o.g)
+	return nil
+}
+
+func (o *statusOptions) Validate() error { return nil }
+
+// Run gathers the overview (reconcile.LoadOverview) and prints it; exit 2
+// on drift or a crashed transaction.
+func (o *statusOptions) Run(context.Context) error {
+	g := o.g
+	n := statusAuditRecords
+	if g.Output == "prometheus" {
+		n = 0
+	}
+	v, err := reconcile.LoadOverview(o.ao, n)
+	if err != nil {
+		return withHint(err, "check --state-dir (%s)", o.tf.StateDir)
+	}
+	switch {
+	case g.Output == "prometheus": // the status metrics and the reconcile loop's, one renderer
+		if _, err := g.Stdout.Write(v.Metrics()); err != nil {
+			return err
+		}
+	case g.JSON():
+		if err := writeJSON(g.Stdout, v); err != nil {
+			return err
+		}
+	default:
+		printStatus(g, v)
+	}
+	if v.Attention() {
+		return withExit(ExitChanges)
+	}
+	return nil
 }
 
 // statusAuditRecords is how many audit records status shows.

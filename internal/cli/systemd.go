@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -36,10 +37,19 @@ journalctl TCPTUNE_KEY=net.core.somaxconn).`,
 	return cmd
 }
 
+// systemdInstallOptions: `tcptune systemd install P...`.
+type systemdInstallOptions struct {
+	g                                                     *Globals
+	unitDir, mode, binary, textfile, stateDir, persistDir string
+	interval                                              time.Duration
+	noPersist, now                                        bool
+
+	profiles []string
+	config   systemd.UnitConfig // from Complete
+}
+
 func newSystemdInstallCmd(g *Globals) *cobra.Command {
-	var unitDir, mode, binary, textfile, stateDir, persistDir string
-	var interval time.Duration
-	var noPersist, now bool
+	o := &systemdInstallOptions{g: g}
 	cmd := &cobra.Command{
 		Use:   "install P... [--mode enforce|report] [--unit-dir DIR]",
 		Short: "Write (and enable) tcptune-apply.service and tcptune-reconcile.service",
@@ -47,56 +57,76 @@ func newSystemdInstallCmd(g *Globals) *cobra.Command {
   tcptune systemd install high-concurrency fail-fast --mode report --textfile /var/lib/node_exporter/textfile/tcptune.prom`,
 		Args:              cobra.MinimumNArgs(1),
 		ValidArgsFunction: profileArgs(g),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if _, err := reconcile.ParseMode(mode); err != nil {
-				return withHint(err, "use --mode enforce or --mode report")
-			}
-			if _, err := g.resolveValid(args); err != nil {
-				return err
-			}
-			c, err := unitConfig(g, args, binary, mode, interval, stateDir, persistDir, textfile, noPersist)
-			if err != nil {
-				return err
-			}
-			res, err := systemd.Install(cmdContext(cmd), systemd.InstallOptions{Config: c, UnitDir: unitDir, Start: now})
-			switch {
-			case err != nil && len(res.Units) == 0:
-				return withHint(err, "pass absolute paths (--binary, --state-dir, --textfile), run as root, or pick another --unit-dir")
-			case err != nil:
-				printInstall(g, "installed", res)
-				return withHint(err, "run: %s", joinCmds(systemd.EnableCommands([]string{systemd.ApplyUnit, systemd.ReconcileUnit})))
-			}
-			return printInstall(g, "installed", res)
-		},
+		RunE:              runCommand(o),
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&unitDir, "unit-dir", systemd.DefaultUnitDir, "directory to write the unit files to")
-	fl.StringVar(&mode, "mode", string(reconcile.ModeEnforce), "reconcile mode: enforce or report")
-	fl.DurationVar(&interval, "interval", 30*time.Second, "reconcile interval (WatchdogSec is 3 intervals, at least 30s)")
-	fl.StringVar(&binary, "binary", "", "absolute path of tcptune in ExecStart (default: this executable)")
-	fl.StringVar(&textfile, "textfile", "", "reconcile's Prometheus textfile (absolute path)")
-	fl.StringVar(&stateDir, "state-dir", apply.DefaultStateDir, "state directory the units use")
-	fl.StringVar(&persistDir, "persist-dir", apply.DefaultPersistDir, "sysctl.d directory the units persist to")
-	fl.BoolVar(&noPersist, "no-persist", false, "the units apply without writing the sysctl.d file")
-	fl.BoolVar(&now, "now", false, "also start the units (applies the profiles now)")
+	fl.StringVar(&o.unitDir, "unit-dir", systemd.DefaultUnitDir, "directory to write the unit files to")
+	fl.StringVar(&o.mode, "mode", string(reconcile.ModeEnforce), "reconcile mode: enforce or report")
+	fl.DurationVar(&o.interval, "interval", 30*time.Second, "reconcile interval (WatchdogSec is 3 intervals, at least 30s)")
+	fl.StringVar(&o.binary, "binary", "", "absolute path of tcptune in ExecStart (default: this executable)")
+	fl.StringVar(&o.textfile, "textfile", "", "reconcile's Prometheus textfile (absolute path)")
+	fl.StringVar(&o.stateDir, "state-dir", apply.DefaultStateDir, "state directory the units use")
+	fl.StringVar(&o.persistDir, "persist-dir", apply.DefaultPersistDir, "sysctl.d directory the units persist to")
+	fl.BoolVar(&o.noPersist, "no-persist", false, "the units apply without writing the sysctl.d file")
+	fl.BoolVar(&o.now, "now", false, "also start the units (applies the profiles now)")
 	return cmd
 }
 
-// unitConfig turns install's flags into the argument vectors of the units.
-func unitConfig(g *Globals, args []string, binary, mode string, interval time.Duration, stateDir, persistDir, textfile string, noPersist bool) (systemd.UnitConfig, error) {
-	if binary == "" {
+// Complete finds this executable when --binary is not given.
+func (o *systemdInstallOptions) Complete(_ *cobra.Command, args []string) error {
+	o.profiles = args
+	if o.binary == "" {
 		exe, err := os.Executable()
 		if err != nil {
-			return systemd.UnitConfig{}, withHint(fmt.Errorf("cannot find this executable: %w", err), "pass --binary /usr/bin/tcptune")
+			return withHint(fmt.Errorf("cannot find this executable: %w", err), "pass --binary /usr/bin/tcptune")
 		}
 		if r, err := filepath.EvalSymlinks(exe); err == nil {
 			exe = r
 		}
-		binary = exe
+		o.binary = exe
 	}
-	c := systemd.UnitConfig{Binary: binary, Mode: mode, Interval: interval, StateDir: stateDir}
+	return nil
+}
+
+// Validate checks the mode, the profiles (they run at every boot) and the
+// paths, and builds the units' configuration.
+func (o *systemdInstallOptions) Validate() error {
+	if _, err := reconcile.ParseMode(o.mode); err != nil {
+		return withHint(err, "use --mode enforce or --mode report")
+	}
+	if _, err := o.g.resolveValid(o.profiles); err != nil {
+		return err
+	}
+	c, err := o.unitConfig()
+	if err != nil {
+		return err
+	}
+	if err := c.Validate(); err != nil {
+		return withHint(err, "pass absolute paths (--binary, --state-dir, --textfile)")
+	}
+	o.config = c
+	return nil
+}
+
+// Run installs through systemd.Install and prints what it did.
+func (o *systemdInstallOptions) Run(ctx context.Context) error {
+	res, err := systemd.Install(ctx, systemd.InstallOptions{Config: o.config, UnitDir: o.unitDir, Start: o.now})
+	switch {
+	case err != nil && len(res.Units) == 0:
+		return withHint(err, "run as root, or pick another --unit-dir")
+	case err != nil:
+		printInstall(o.g, "installed", res)
+		return withHint(err, "run: %s", joinCmds(systemd.EnableCommands([]string{systemd.ApplyUnit, systemd.ReconcileUnit})))
+	}
+	return printInstall(o.g, "installed", res)
+}
+
+// unitConfig turns install's flags into the argument vectors of the units.
+func (o *systemdInstallOptions) unitConfig() (systemd.UnitConfig, error) {
+	g := o.g
+	c := systemd.UnitConfig{Binary: o.binary, Mode: o.mode, Interval: o.interval, StateDir: o.stateDir}
 	// Profiles given as files must be found at boot: make them absolute.
-	for _, a := range args {
+	for _, a := range o.profiles {
 		if _, err := os.Stat(a); err == nil && (filepath.Ext(a) == ".yaml" || filepath.Ext(a) == ".yml") {
 			if abs, err := filepath.Abs(a); err == nil {
 				a = abs
@@ -117,40 +147,51 @@ func unitConfig(g *Globals, args []string, binary, mode string, interval time.Du
 		abs, _ := filepath.Abs(f)
 		c.CommonArgs = append(c.CommonArgs, "-f", abs)
 	}
-	tx := []string{"--state-dir", stateDir, "--persist-dir", persistDir}
-	if noPersist {
+	tx := []string{"--state-dir", o.stateDir, "--persist-dir", o.persistDir}
+	if o.noPersist {
 		tx = append(tx, "--no-persist")
 	} else {
-		c.WritablePaths = append(c.WritablePaths, persistDir)
+		c.WritablePaths = append(c.WritablePaths, o.persistDir)
 	}
 	c.ApplyArgs = tx
-	c.ReconcileArgs = append([]string{"--mode", mode, "--interval", interval.String()}, tx...)
-	if textfile != "" {
-		if !filepath.IsAbs(textfile) {
-			return c, withHint(fmt.Errorf("--textfile %q is not an absolute path", textfile), "units run with / as working directory")
+	c.ReconcileArgs = append([]string{"--mode", o.mode, "--interval", o.interval.String()}, tx...)
+	if o.textfile != "" {
+		if !filepath.IsAbs(o.textfile) {
+			return c, withHint(fmt.Errorf("--textfile %q is not an absolute path", o.textfile), "units run with / as working directory")
 		}
-		c.ReconcileArgs = append(c.ReconcileArgs, "--textfile", textfile)
-		c.WritablePaths = append(c.WritablePaths, filepath.Dir(textfile))
+		c.ReconcileArgs = append(c.ReconcileArgs, "--textfile", o.textfile)
+		c.WritablePaths = append(c.WritablePaths, filepath.Dir(o.textfile))
 	}
 	return c, nil
 }
 
+// systemdUninstallOptions: `tcptune systemd uninstall`.
+type systemdUninstallOptions struct {
+	g       *Globals
+	unitDir string
+}
+
 func newSystemdUninstallCmd(g *Globals) *cobra.Command {
-	var unitDir string
+	o := &systemdUninstallOptions{g: g}
 	cmd := &cobra.Command{
 		Use:   "uninstall [--unit-dir DIR]",
 		Short: "Stop, disable and remove tcptune's units (the applied values stay)",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			res, err := systemd.Uninstall(cmdContext(cmd), unitDir, nil)
-			if err != nil {
-				return withHint(err, "run: systemctl disable --now %s %s", systemd.ReconcileUnit, systemd.ApplyUnit)
-			}
-			return printInstall(g, "removed", res)
-		},
+		RunE:  runCommand(o),
 	}
-	cmd.Flags().StringVar(&unitDir, "unit-dir", systemd.DefaultUnitDir, "directory holding the unit files")
+	cmd.Flags().StringVar(&o.unitDir, "unit-dir", systemd.DefaultUnitDir, "directory holding the unit files")
 	return cmd
+}
+
+func (o *systemdUninstallOptions) Complete(*cobra.Command, []string) error { return nil }
+func (o *systemdUninstallOptions) Validate() error                         { return nil }
+
+func (o *systemdUninstallOptions) Run(ctx context.Context) error {
+	res, err := systemd.Uninstall(ctx, o.unitDir, nil)
+	if err != nil {
+		return withHint(err, "run: systemctl disable --now %s %s", systemd.ReconcileUnit, systemd.ApplyUnit)
+	}
+	return printInstall(o.g, "removed", res)
 }
 
 func printInstall(g *Globals, verb string, res *systemd.InstallResult) error {
@@ -189,10 +230,18 @@ func joinCmds(cs []string) string {
 	return out
 }
 
+// systemdAuditOptions: `tcptune systemd audit`.
+type systemdAuditOptions struct {
+	g                     *Globals
+	stateDir, key, action string
+	last                  int
+	since                 time.Duration
+
+	filter systemd.AuditFilter // from Complete and Validate
+}
+
 func newSystemdAuditCmd(g *Globals) *cobra.Command {
-	var stateDir, key, action string
-	var last int
-	var since time.Duration
+	o := &systemdAuditOptions{g: g}
 	cmd := &cobra.Command{
 		Use:   "audit [--key K] [--action A] [--last N]",
 		Short: "Who changed which key and when: the audit trail kept in --state-dir",
@@ -203,52 +252,63 @@ records with the journal's trusted fields (_UID, _COMM, _SYSTEMD_UNIT).`,
 		Example: `  tcptune systemd audit --key net.core.somaxconn
   tcptune systemd audit --action reconcile --last 20 -o json`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			switch a := systemd.Action(action); a {
-			case "", systemd.ActionApply, systemd.ActionRollback, systemd.ActionPersist, systemd.ActionReconcile, systemd.ActionDrift:
-			default:
-				return withHint(fmt.Errorf("unknown --action %q", action), "allowed values: apply, rollback, persist, reconcile, drift")
-			}
-			f := systemd.AuditFilter{Action: systemd.Action(action), Last: last}
-			if key != "" {
-				k, err := sysctl.ParseKey(key)
-				if err != nil {
-					return err
-				}
-				f.Key = k.String()
-			}
-			if since > 0 {
-				f.Since = time.Now().Add(-since)
-			}
-			recs, skipped, err := systemd.ReadAudit(filepath.Join(stateDir, systemd.AuditFileName), f)
-			if err != nil {
-				return withHint(err, "check --state-dir (%s)", stateDir)
-			}
-			if skipped > 0 {
-				fmt.Fprintf(g.Stderr, "tcptune: warning: %d unreadable audit line(s) skipped (a write cut by a crash)\n", skipped)
-			}
-			if recs == nil {
-				recs = []systemd.Record{}
-			}
-			if g.JSON() {
-				return writeJSON(g.Stdout, recs)
-			}
-			tw := tabwriter.NewWriter(g.Stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "TIME\tACTION\tKEY\tBEFORE\tAFTER\tPROFILE\tTRANSACTION\tACTOR")
-			for _, r := range recs {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Time.Local().Format("2006-01-02 15:04:05"),
-					r.Action, r.Key, dash(r.Before), dash(r.After), dash(r.Profile), dash(r.Transaction), dash(r.Actor))
-			}
-			return tw.Flush()
-		},
+		RunE: runCommand(o),
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&stateDir, "state-dir", apply.DefaultStateDir, "state directory holding audit.jsonl")
-	fl.StringVar(&key, "key", "", "only this key")
-	fl.StringVar(&action, "action", "", "only this action: apply, rollback, persist, reconcile, drift")
-	fl.IntVar(&last, "last", 0, "only the last N records")
-	fl.DurationVar(&since, "since", 0, "only records newer than this (e.g. 24h)")
+	fl.StringVar(&o.stateDir, "state-dir", apply.DefaultStateDir, "state directory holding audit.jsonl")
+	fl.StringVar(&o.key, "key", "", "only this key")
+	fl.StringVar(&o.action, "action", "", "only this action: apply, rollback, persist, reconcile, drift")
+	fl.IntVar(&o.last, "last", 0, "only the last N records")
+	fl.DurationVar(&o.since, "since", 0, "only records newer than this (e.g. 24h)")
 	return cmd
+}
+
+func (o *systemdAuditOptions) Complete(*cobra.Command, []string) error {
+	o.filter = systemd.AuditFilter{Action: systemd.Action(o.action), Last: o.last}
+	if o.since > 0 {
+		o.filter.Since = time.Now().Add(-o.since)
+	}
+	return nil
+}
+
+func (o *systemdAuditOptions) Validate() error {
+	switch systemd.Action(o.action) {
+	case "", systemd.ActionApply, systemd.ActionRollback, systemd.ActionPersist, systemd.ActionReconcile, systemd.ActionDrift:
+	default:
+		return withHint(fmt.Errorf("unknown --action %q", o.action), "allowed values: apply, rollback, persist, reconcile, drift")
+	}
+	if o.key != "" {
+		k, err := sysctl.ParseKey(o.key)
+		if err != nil {
+			return err
+		}
+		o.filter.Key = k.String()
+	}
+	return nil
+}
+
+func (o *systemdAuditOptions) Run(context.Context) error {
+	g := o.g
+	recs, skipped, err := systemd.ReadAudit(filepath.Join(o.stateDir, systemd.AuditFileName), o.filter)
+	if err != nil {
+		return withHint(err, "check --state-dir (%s)", o.stateDir)
+	}
+	if skipped > 0 {
+		fmt.Fprintf(g.Stderr, "tcptune: warning: %d unreadable audit line(s) skipped (a write cut by a crash)\n", skipped)
+	}
+	if recs == nil {
+		recs = []systemd.Record{}
+	}
+	if g.JSON() {
+		return writeJSON(g.Stdout, recs)
+	}
+	tw := tabwriter.NewWriter(g.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "TIME\tACTION\tKEY\tBEFORE\tAFTER\tPROFILE\tTRANSACTION\tACTOR")
+	for _, r := range recs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Time.Local().Format("2006-01-02 15:04:05"),
+			r.Action, r.Key, dash(r.Before), dash(r.After), dash(r.Profile), dash(r.Transaction), dash(r.Actor))
+	}
+	return tw.Flush()
 }
 
 func dash(s string) string {

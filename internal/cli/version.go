@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"runtime"
 	"runtime/debug"
@@ -22,17 +23,26 @@ func VersionString() string {
 	return v
 }
 
+// versionOptions: `tcptune version` has no flags of its own.
+type versionOptions struct{ g *Globals }
+
 func newVersionCmd(g *Globals) *cobra.Command {
+	o := &versionOptions{g: g}
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print tcptune's version",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if g.JSON() {
-				return writeJSON(g.Stdout, map[string]string{"version": VersionString(), "go": runtime.Version()})
-			}
-			_, err := fmt.Fprintf(g.Stdout, "tcptune %s (%s)\n", VersionString(), runtime.Version())
-			return err
-		},
+		RunE:  runCommand(o),
 	}
+}
+
+func (o *versionOptions) Complete(*cobra.Command, []string) error { return nil }
+func (o *versionOptions) Validate() error                         { return nil }
+
+func (o *versionOptions) Run(context.Context) error {
+	if o.g.JSON() {
+		return writeJSON(o.g.Stdout, map[string]string{"version": VersionString(), "go": runtime.Version()})
+	}
+	_, err := fmt.Fprintf(o.g.Stdout, "tcptune %s (%s)\n", VersionString(), runtime.Version())
+	return err
 }
