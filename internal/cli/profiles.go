@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -43,7 +44,14 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
+// listOptions: `tcptune list`.
+type listOptions struct {
+	g  *Globals
+	ps []*profiles.Profile
+}
+
 func newListCmd(g *Globals) *cobra.Command {
+	o := &listOptions{g: g}
 	return &cobra.Command{
 		Use:   "list",
 		Short: "List the profiles with their origin and description",
@@ -54,44 +62,52 @@ is used.
 
 Exit status: 0, or 1 if a profile file is malformed.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ps, err := g.Loader().All()
-			if err != nil {
-				return err
-			}
-			if g.JSON() {
-				type item struct {
-					Name        string   `json:"name"`
-					Description string   `json:"description"`
-					Origin      string   `json:"origin"`
-					File        string   `json:"file"`
-					Shadows     string   `json:"shadows,omitempty"`
-					Extends     []string `json:"extends"`
-					Keys        int      `json:"keys"`
-				}
-				out := struct {
-					Profiles []item `json:"profiles"`
-				}{Profiles: []item{}}
-				for _, p := range ps {
-					out.Profiles = append(out.Profiles, item{p.Name, p.Description, string(p.Origin), p.File, p.Shadows, nonNil(p.Extends), len(p.Settings)})
-				}
-				return writeJSON(g.Stdout, out)
-			}
-			tw := tabwriter.NewWriter(g.Stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tORIGIN\tKEYS\tDESCRIPTION")
-			for _, p := range ps {
-				origin := string(p.Origin)
-				if p.Origin != profiles.OriginBuiltin {
-					origin += " " + p.File
-				}
-				if p.Shadows != "" {
-					origin += " (shadows " + p.Shadows + ")"
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", p.Name, origin, len(p.Settings), p.Description)
-			}
-			return tw.Flush()
-		},
+		RunE: runCommand(o),
 	}
+}
+
+func (o *listOptions) Complete(*cobra.Command, []string) error { return nil }
+
+// Validate loads every profile: a malformed file is exit 1.
+func (o *listOptions) Validate() error {
+	ps, err := o.g.Loader().All()
+	o.ps = ps
+	return err
+}
+
+func (o *listOptions) Run(context.Context) error {
+	g, ps := o.g, o.ps
+	if g.JSON() {
+		type item struct {
+			Name        string   `json:"name"`
+			Description string   `json:"description"`
+			Origin      string   `json:"origin"`
+			File        string   `json:"file"`
+			Shadows     string   `json:"shadows,omitempty"`
+			Extends     []string `json:"extends"`
+			Keys        int      `json:"keys"`
+		}
+		out := struct {
+			Profiles []item `json:"profiles"`
+		}{Profiles: []item{}}
+		for _, p := range ps {
+			out.Profiles = append(out.Profiles, item{p.Name, p.Description, string(p.Origin), p.File, p.Shadows, nonNil(p.Extends), len(p.Settings)})
+		}
+		return writeJSON(g.Stdout, out)
+	}
+	tw := tabwriter.NewWriter(g.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tORIGIN\tKEYS\tDESCRIPTION")
+	for _, p := range ps {
+		origin := string(p.Origin)
+		if p.Origin != profiles.OriginBuiltin {
+			origin += " " + p.File
+		}
+		if p.Shadows != "" {
+			origin += " (shadows " + p.Shadows + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", p.Name, origin, len(p.Settings), p.Description)
+	}
+	return tw.Flush()
 }
 
 func nonNil(s []string) []string {

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -11,7 +12,15 @@ import (
 	"github.com/tcptune/tcptune/profiles"
 )
 
+// showOptions: `tcptune show P...`.
+type showOptions struct {
+	g        *Globals
+	profiles []string
+	resolved *profiles.Resolved
+}
+
 func newShowCmd(g *Globals) *cobra.Command {
+	o := &showOptions{g: g}
 	return &cobra.Command{
 		Use:   "show P...",
 		Short: "Show the resolved profile as YAML, each setting with its reason",
@@ -26,18 +35,28 @@ Exit status: 0, or 1 if a profile is unknown or malformed.`,
   tcptune show high-concurrency fail-fast -o json`,
 		Args:              cobra.MinimumNArgs(1),
 		ValidArgsFunction: profileArgs(g),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := g.resolve(args)
-			if err != nil {
-				return err
-			}
-			if g.JSON() {
-				return writeJSON(g.Stdout, resolvedJSON(r))
-			}
-			_, err = fmt.Fprint(g.Stdout, resolvedYAML(r))
-			return err
-		},
+		RunE:              runCommand(o),
 	}
+}
+
+func (o *showOptions) Complete(_ *cobra.Command, args []string) error {
+	o.profiles = args
+	return nil
+}
+
+// Validate resolves the profiles: unknown or malformed is exit 1.
+func (o *showOptions) Validate() error {
+	r, err := o.g.resolve(o.profiles)
+	o.resolved = r
+	return err
+}
+
+func (o *showOptions) Run(context.Context) error {
+	if o.g.JSON() {
+		return writeJSON(o.g.Stdout, resolvedJSON(o.resolved))
+	}
+	_, err := fmt.Fprint(o.g.Stdout, resolvedYAML(o.resolved))
+	return err
 }
 
 type settingJSON struct {
