@@ -127,7 +127,7 @@ with --detailed-exitcode, 2 when something changed.`,
 			}
 			if err != nil {
 				if saved != nil {
-					return applyHint(err, saved.Profiles)
+					return err // the plan's errors carry their hint
 				}
 				return applyHint(err, args)
 			}
@@ -174,20 +174,11 @@ func (g *Globals) savedPlan(args []string) (*apply.Plan, error) {
 	return p, nil
 }
 
+// applyHint adds the hint only the command can give (it knows the
+// profiles); every other error's hint comes from the error table
+// (errors.go).
 func applyHint(err error, args []string) error {
-	var te *apply.TxError
-	switch {
-	case errors.Is(err, apply.ErrStalePlan), errors.Is(err, apply.ErrPlanProfile):
-		return withHint(err, "the machine or the profile changed since the plan was made: review and save a new plan (tcptune diff %s --out FILE)", strings.Join(args, " "))
-	case errors.Is(err, apply.ErrCrashed):
-		return withHint(err, "run 'tcptune status', then 'tcptune rollback' (or 'tcptune rollback --resolve' to keep the live values)")
-	case errors.Is(err, apply.ErrLocked):
-		return withHint(err, "wait for the other tcptune to finish, or raise --lock-wait")
-	case errors.As(err, &te) && !te.Restored:
-		return withHint(err, "run 'tcptune rollback --to %s' to retry the restore", te.Transaction)
-	case errors.Is(err, apply.ErrOverridden):
-		return withHint(err, "remove or rename the overriding file, or drop --strict-persist")
-	case errors.Is(err, apply.ErrInvalid):
+	if errors.Is(err, apply.ErrInvalid) {
 		return withHint(err, "run 'tcptune validate --kernel %s' and 'tcptune diff %s'", strings.Join(args, " "), strings.Join(args, " "))
 	}
 	return err

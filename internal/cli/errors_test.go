@@ -89,3 +89,27 @@ type detailed struct{ error }
 func (detailed) Details() []string {
 	return []string{"web.yaml:3:3: error: one", "web.yaml:4:3: error: two"}
 }
+
+// TestUsageErrorsThroughRun: cobra's refusals (unknown command, unknown
+// flag, a bad flag value, the wrong arguments) are usage errors by
+// construction, each one error line and a hint naming the command's help.
+func TestUsageErrorsThroughRun(t *testing.T) {
+	for _, c := range []struct {
+		args       []string
+		err, hint string
+	}{
+		{[]string{"bogus"}, `unknown command "bogus" for "tcptune"`, "see 'tcptune --help'"},
+		{[]string{"apply", "--bogus"}, "unknown flag: --bogus", "see 'tcptune apply --help'"},
+		{[]string{"rollback", "--lock-wait", "soon"}, `invalid argument "soon" for "--lock-wait"`, "see 'tcptune rollback --help'"},
+		{[]string{"apply"}, "requires at least 1 arg(s)", "see 'tcptune apply --help'"},
+		{[]string{"systemd", "audit", "x"}, `unknown command "x" for "tcptune systemd audit"`, "see 'tcptune systemd audit --help'"},
+	} {
+		code, out, errs := run(t, c.args...)
+		lines := strings.Split(strings.TrimRight(errs, "\n"), "\n")
+		if code != ExitError || out != "" || len(lines) != 2 ||
+			!strings.HasPrefix(lines[0], "tcptune: error: ") || !strings.Contains(lines[0], c.err) ||
+			lines[1] != "tcptune: hint: "+c.hint {
+			t.Errorf("%v: exit %d, stdout %q, stderr:\n%s", c.args, code, out, errs)
+		}
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -23,19 +22,7 @@ func profileArgs(g *Globals) cobra.CompletionFunc {
 // resolve loads and composes the profiles named on the command line, with a
 // hint that lists the known profiles when one is missing.
 func (g *Globals) resolve(refs []string) (*profiles.Resolved, error) {
-	r, err := g.Loader().Resolve(refs...)
-	if err != nil {
-		return nil, resolveHint(err)
-	}
-	return r, nil
-}
-
-// resolveHint adds the hint for an unknown profile.
-func resolveHint(err error) error {
-	if strings.Contains(err.Error(), profiles.ErrNotFound.Error()) {
-		return withHint(err, "run 'tcptune list' to see the profiles, or pass a file with -f FILE")
-	}
-	return err
+	return g.Loader().Resolve(refs...) // an unknown profile's hint: errors.go
 }
 
 func writeJSON(w io.Writer, v any) error {

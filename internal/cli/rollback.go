@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -44,7 +43,7 @@ restored: the transaction stays open and 'tcptune status' shows it).`,
 			if resolve {
 				id, err := apply.Resolve(o, to)
 				if err != nil {
-					return withHint(err, "run 'tcptune status' to see the transactions")
+					return err
 				}
 				if g.JSON() {
 					return writeJSON(g.Stdout, map[string]any{"changed": true, "failed": false, "resolved": id})
@@ -62,16 +61,6 @@ restored: the transaction stays open and 'tcptune status' shows it).`,
 				} else {
 					printRollback(g, res)
 				}
-			}
-			switch {
-			case errors.Is(err, apply.ErrNoTransaction):
-				return withHint(err, "run 'tcptune status' to see the transactions")
-			case errors.Is(err, apply.ErrLocked):
-				return withHint(err, "wait for the other tcptune to finish, or raise --lock-wait")
-			case errors.Is(err, apply.ErrOtherTarget):
-				return withHint(err, "%s", apply.RollbackHint(err))
-			case errors.Is(err, apply.ErrRestore):
-				return withHint(err, "fix the cause and run 'tcptune rollback' again; the transaction stays open")
 			}
 			return err
 		},

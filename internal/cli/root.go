@@ -4,7 +4,6 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -78,23 +77,13 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	err := root.Execute()
-	if err == nil {
-		return ExitOK
+	if err := usageOf(root, args); err != nil { // an unknown command
+		return report(stderr, err)
 	}
-	var ee exitError
-	if errors.As(err, &ee) {
-		return ee.code
+	if err := root.Execute(); err != nil {
+		return report(stderr, err) // errors.go: the one table of exit status and hint
 	}
-	fmt.Fprintf(stderr, "tcptune: error: %s\n", strings.TrimSpace(err.Error()))
-	var he hintError
-	if errors.As(err, &he) && he.hint != "" {
-		fmt.Fprintf(stderr, "tcptune: hint: %s\n", he.hint)
-	} else if strings.Contains(err.Error(), "unknown command") || strings.Contains(err.Error(), "unknown flag") ||
-		strings.Contains(err.Error(), "accepts") || strings.Contains(err.Error(), "requires at least") {
-		fmt.Fprintf(stderr, "tcptune: hint: see 'tcptune --help'\n")
-	}
-	return ExitError
+	return ExitOK
 }
 
 // commands is the list of subcommand constructors. Each command lives in its
@@ -160,6 +149,7 @@ Exit status: 0 ok / in sync, 1 error, 2 drift or changes (see each command).`,
 		root.AddCommand(c(g))
 	}
 	addNetnsFlags(root)
+	usageErrors(root)
 	return root
 }
 

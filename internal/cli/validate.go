@@ -68,7 +68,7 @@ func (o *validateOptions) run(g *Globals, args []string) error {
 			out.Diagnostics = append(out.Diagnostics, validate.Diagnostic{Severity: validate.SevError, Message: err.Error()})
 			break
 		}
-		return resolveHint(err)
+		return err
 	default:
 		out.Profiles = r.Profiles
 		var k *validate.Kernel
