@@ -95,7 +95,7 @@ func (detailed) Details() []string {
 // construction, each one error line and a hint naming the command's help.
 func TestUsageErrorsThroughRun(t *testing.T) {
 	for _, c := range []struct {
-		args       []string
+		args      []string
 		err, hint string
 	}{
 		{[]string{"bogus"}, `unknown command "bogus" for "tcptune"`, "see 'tcptune --help'"},
