@@ -78,7 +78,11 @@ func TestRollbackRefusesOtherNetns(t *testing.T) {
 	if err := checkWhere(here, rec); err != nil {
 		t.Errorf("the system's namespace after a reboot refused: %v", err)
 	}
-	rec.Where.System = false
+	rec.Where.MachineID, here.MachineID = "another-system", "this-system"
+	if err := checkWhere(here, rec); !errors.Is(err, ErrOtherTarget) {
+		t.Errorf("another system's namespace sharing the state directory: %v, want ErrOtherTarget", err)
+	}
+	rec.Where.MachineID, rec.Where.System = "this-system", false
 	if err := checkWhere(here, rec); !errors.Is(err, ErrOtherTarget) || !strings.Contains(RollbackHint(err), "--resolve") {
 		t.Errorf("a child namespace of an earlier boot: %v (hint %q), want ErrOtherTarget pointing to --resolve", err, RollbackHint(err))
 	}
