@@ -31,10 +31,10 @@ type Where struct {
 	BootID string `json:"boot_id,omitempty"`
 	// System says the namespace was the one boot applies sysctl.d to (the
 	// initial namespace, or a booted container's own, where PID 1 runs): after
-	// a reboot that system's namespace has a new identity but is the same
-	// target, and its persisted file is what made the values come back. A
-	// container's reboot keeps the kernel's boot id, so MachineID, not
-	// BootID, tells whether it is the same system.
+	// a reboot (a new BootID) that system's namespace has a new identity but
+	// is the same target, and its persisted file is what made the values
+	// come back. MachineID tells two systems apart that share a state
+	// directory.
 	System    bool   `json:"system,omitempty"`
 	MachineID string `json:"machine_id,omitempty"`
 }
@@ -121,12 +121,14 @@ func checkWhere(here *Where, r *Record) error {
 			ErrOtherTarget, r.ID, root, here.SysctlRoot)
 	case there == nil || there.Netns == nil || here.Netns == nil || *there.Netns == *here.Netns:
 		return nil
+	case there.BootID == "" || here.BootID == "" || there.BootID == here.BootID:
+		// Same boot: the namespace it was applied in is another one.
 	case there.System && here.System && (there.MachineID == "" || here.MachineID == "" || there.MachineID == here.MachineID):
-		// The system's own namespace (host, booted container) is the same
-		// target after a reboot, under a new identity: namespaces do not
-		// outlive their system's boot.
+		// The system's own namespace (the host's, or a booted container's,
+		// whose boot id systemd-nspawn makes per boot) is the same target
+		// after a reboot, under a new identity.
 		return nil
-	case there.BootID != "" && here.BootID != "" && there.BootID != here.BootID:
+	default:
 		return fmt.Errorf("%w: transaction %s was applied in %s during an earlier boot; that namespace no longer exists, this is %s; nothing was restored",
 			ErrOtherTarget, r.ID, there, here)
 	}
