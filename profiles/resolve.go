@@ -63,6 +63,7 @@ func (l *Loader) Resolve(refs ...string) (*Resolved, error) {
 	byKey := map[sysctl.Key]Setting{}
 	for _, p := range chain {
 		r.Chain = append(r.Chain, p.Name)
+		r.Sources = append(r.Sources, p)
 		for _, s := range p.Settings {
 			old, ok := byKey[s.Key]
 			if !ok {

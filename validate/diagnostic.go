@@ -59,4 +59,11 @@ type Kernel struct {
 	// Netns is the kind of network namespace tcptune runs in; in a child
 	// namespace, host-wide keys are reported as such, not as failures.
 	Netns sysctl.NetnsKind
+	// Listeners, when set, lists the listening sockets here; a new
+	// ip_local_port_range is checked against them and against Kubernetes'
+	// NodePorts when kubelet listens (hazards.go).
+	Listeners func() ([]Listener, error)
+	// Tuned, when set, is the active tuned configuration; keys it also sets
+	// are reported (tuned.go).
+	Tuned *Tuned
 }
