@@ -77,7 +77,12 @@ func Apply(ctx context.Context, r *profiles.Resolved, opts Options) (*Result, er
 // check validates before anything is locked or read: the profile's
 // diagnostics and the one-line guarantee of every key and value.
 func (o Options) check(r *profiles.Resolved, res *Result) error {
-	ds := o.Validator(r)
+	// The write policy first, whatever Validator is: no replacement of
+	// validation may let a refused key through.
+	ds := validate.CheckPolicy(r)
+	if !validate.HasErrors(ds) {
+		ds = o.Validator(r)
+	}
 	var errs []string
 	for _, d := range ds {
 		if d.Severity == validate.SevError {
@@ -108,7 +113,9 @@ func (o Options) checkPlan(p *Plan) error {
 	for _, c := range p.Changes {
 		switch c.Action {
 		case ActionAbsent:
-			errs = append(errs, fmt.Sprintf("%s: this kernel has no such key", c.Key))
+			if !c.AbsentOK {
+				errs = append(errs, fmt.Sprintf("%s: this kernel has no such key", c.Key))
+			}
 		case ActionSet:
 			if err := wc.Writable(c.Key); err != nil {
 				errs = append(errs, err.Error())

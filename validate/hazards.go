@@ -142,3 +142,27 @@ func TunedConflicts(r *profiles.Resolved, t *Tuned) []Diagnostic {
 	sortDiagnostics(c.ds)
 	return c.ds
 }
+
+// Hazards runs only the machine checks (port range against listeners and
+// NodePorts, tuned) for commands that validate without --kernel but know
+// the machine: diff.
+func Hazards(r *profiles.Resolved, k *Kernel) []Diagnostic {
+	if r == nil || k == nil {
+		return nil
+	}
+	c := &checker{r: r, k: k}
+	c.hazards()
+	sortDiagnostics(c.ds)
+	return c.ds
+}
+
+// Shadows returns the warnings for profiles of r that shadow another of the
+// same name, for commands that load profiles without validating them (show).
+func Shadows(r *profiles.Resolved) []Diagnostic {
+	if r == nil {
+		return nil
+	}
+	c := &checker{r: r}
+	c.shadows()
+	return c.ds
+}

@@ -16,7 +16,9 @@ import (
 
 	"github.com/tcptune/tcptune/apply"
 	"github.com/tcptune/tcptune/doctor"
+	"github.com/tcptune/tcptune/profiles"
 	"github.com/tcptune/tcptune/sysctl"
+	"github.com/tcptune/tcptune/validate"
 )
 
 // txFlags are the paths and knobs shared by apply, rollback and status.
@@ -55,7 +57,7 @@ func newApplyCmd(g *Globals) *cobra.Command {
 	var tf txFlags
 	var dryRun, noPersist, strict, detailed bool
 	cmd := &cobra.Command{
-		Use:   "apply P...",
+		Use:   "apply P...|-f FILE",
 		Short: "Apply profiles all-or-nothing, with read-back, rollback and persistence",
 		Long: `Apply one or more profiles as one transaction.
 
@@ -76,15 +78,21 @@ Exit status: 0 ok, 1 error (rolled back, nothing left changed);
 with --detailed-exitcode, 2 when something changed.`,
 		Example: `  tcptune apply high-concurrency --dry-run
   tcptune apply high-concurrency fail-fast -o json --detailed-exitcode
-  tcptune apply syn-flood --no-persist`,
-		Args:              cobra.MinimumNArgs(1),
+  tcptune apply syn-flood --no-persist
+  tcptune apply -f ./web.yaml`,
+		Args:              profileRefs(g),
 		ValidArgsFunction: profileArgs(g),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			args = g.refs(args)
 			r, err := g.resolve(args)
 			if err != nil {
 				return err
 			}
 			o := tf.options(g)
+			// The same validate.Validate as every command, with what is
+			// known of this machine (kernel, listeners, tuned).
+			k := g.kernelFacts()
+			o.Validator = func(r *profiles.Resolved) []validate.Diagnostic { return validate.Validate(r, k) }
 			o.DryRun, o.NoPersist, o.StrictPersist = dryRun, noPersist, strict
 			if g.SysctlRoot == sysctl.DefaultRoot {
 				o.Listeners = doctorListeners{}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/tcptune/tcptune/profiles"
 	"github.com/tcptune/tcptune/sysctl"
+	"github.com/tcptune/tcptune/validate"
 )
 
 // Exit statuses, shared by every command.
@@ -36,6 +37,10 @@ type Globals struct {
 	ProfileDirs []string
 	Files       []string
 	NetnsKind   string // auto | initial | child
+	// tuned's paths, for the conflict report (judge.go).
+	TunedDir     string
+	TunedLibDirs []string
+	TunedRunDir  string
 
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
@@ -151,6 +156,9 @@ Exit status: 0 ok / in sync, 1 error, 2 drift or changes (see each command).`,
 	pf.StringSliceVar(&g.ProfileDirs, "profile-dir", []string{DefaultProfileDir}, "directories of user profiles (*.yaml)")
 	pf.StringArrayVarP(&g.Files, "file", "f", nil, "load a profile from FILE (repeatable); its name becomes usable as P")
 	pf.StringVar(&g.NetnsKind, "netns-kind", "auto", "network namespace kind for host-wide keys: auto|initial|child (on /proc/sys the kernel is asked and only child is honoured; a fake root counts as initial unless child)")
+	pf.StringVar(&g.TunedDir, "tuned-dir", validate.DefaultTunedEtc, "tuned's configuration directory (active_profile, tuned-main.conf), for the conflict report")
+	pf.StringSliceVar(&g.TunedLibDirs, "tuned-lib-dir", []string{validate.DefaultTunedLib}, "tuned's profile directories after --tuned-dir")
+	pf.StringVar(&g.TunedRunDir, "tuned-run-dir", "/run/tuned", "tuned's runtime directory (tuned.pid says it runs)")
 	_ = root.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json", "prometheus"}, cobra.ShellCompDirectiveNoFileComp))
 	for _, c := range commands {
 		root.AddCommand(c(g))
@@ -202,7 +210,7 @@ func (g *Globals) Netns() sysctl.NetnsKind {
 
 // Loader returns the profile loader for the shared flags.
 func (g *Globals) Loader() *profiles.Loader {
-	return &profiles.Loader{Dirs: g.ProfileDirs, Files: g.Files}
+	return &profiles.Loader{Dirs: g.ProfileDirs, Files: g.Files, StrictPerms: profiles.StrictPermsDefault()}
 }
 
 // JSON reports whether JSON output was asked for.

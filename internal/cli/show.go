@@ -9,6 +9,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/tcptune/tcptune/profiles"
+	"github.com/tcptune/tcptune/validate"
 )
 
 func newShowCmd(g *Globals) *cobra.Command {
@@ -24,12 +25,15 @@ larger value and two at-most the smaller; the overrides are listed.
 Exit status: 0, or 1 if a profile is unknown or malformed.`,
 		Example: `  tcptune show high-concurrency
   tcptune show high-concurrency fail-fast -o json`,
-		Args:              cobra.MinimumNArgs(1),
+		Args:              profileRefs(g),
 		ValidArgsFunction: profileArgs(g),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := g.resolve(args)
+			r, err := g.resolve(g.refs(args))
 			if err != nil {
 				return err
+			}
+			for _, d := range validate.Shadows(r) {
+				fmt.Fprintln(g.Stderr, d.String())
 			}
 			if g.JSON() {
 				return writeJSON(g.Stdout, resolvedJSON(r))

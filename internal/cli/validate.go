@@ -43,10 +43,10 @@ Exit status: 0 valid (warnings allowed), 1 invalid.`,
 		Example: `  tcptune validate high-concurrency
   tcptune validate ./my-profile.yaml --kernel
   tcptune validate -o json fail-fast`,
-		Args:              cobra.MinimumNArgs(1),
+		Args:              profileRefs(g),
 		ValidArgsFunction: profileArgs(g),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return o.run(g, args)
+			return o.run(g, g.refs(args))
 		},
 	}
 	cmd.Flags().BoolVar(&o.kernel, "kernel", false, "also check every key exists and is writable on the running kernel")
@@ -73,7 +73,7 @@ func (o *validateOptions) run(g *Globals, args []string) error {
 		out.Profiles = r.Profiles
 		var k *validate.Kernel
 		if o.kernel {
-			k = &validate.Kernel{FS: g.FS(), Netns: g.Netns()}
+			k = g.kernelFacts()
 		}
 		out.Diagnostics = append(out.Diagnostics, validate.Validate(r, k)...)
 	}
