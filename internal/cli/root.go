@@ -112,6 +112,7 @@ var commands = []func(*Globals) *cobra.Command{
 	newApplyCmd, newRollbackCmd, newStatusCmd,
 	newLabCmd,
 	newReconcileCmd, newSystemdCmd,
+	newImportCmd,
 }
 
 // NewRootCmd returns the command tree with the process's standard streams,
