@@ -127,4 +127,3 @@ func checkImported(g *Globals, name string, out []byte) error {
 	}
 	return nil
 }
-

@@ -55,6 +55,9 @@ Exit status: 0 valid (warnings allowed), 1 invalid.`,
 
 func (o *validateOptions) run(g *Globals, args []string) error {
 	out := validateJSON{Profiles: args, Diagnostics: []validate.Diagnostic{}}
+	if err := checkRefs(args); err != nil {
+		return err
+	}
 	r, err := g.Loader().Resolve(args...)
 	var de *profiles.DecodeError
 	switch {
