@@ -118,3 +118,32 @@ func TestImportRoundTrip(t *testing.T) {
 		t.Errorf("sysctl.conf as a profile: exit %d: %s", code, errs)
 	}
 }
+
+// TestTunedConflictCommands: with tuned active (temp dirs) and setting a
+// key the profile sets, diff and apply say so, and doctor lists tuned's
+// network keys.
+func TestTunedConflictCommands(t *testing.T) {
+	t.Setenv(envNoJournal, "1")
+	dir := t.TempDir()
+	writeFakeRoot(t, filepath.Join(dir, "proc"), map[string]string{})
+	etc, lib := filepath.Join(dir, "tuned"), filepath.Join(dir, "tunedlib")
+	os.MkdirAll(filepath.Join(lib, "net-heavy"), 0o755)
+	os.MkdirAll(etc, 0o755)
+	os.WriteFile(filepath.Join(etc, "active_profile"), []byte("net-heavy\n"), 0o644)
+	os.WriteFile(filepath.Join(lib, "net-heavy", "tuned.conf"), []byte("[main]\nsummary=x\n[sysctl]\nnet.core.somaxconn=2048\nkernel.sched_min_granularity_ns=10000000\n"), 0o644)
+	tf := []string{"--tuned-dir", etc, "--tuned-lib-dir", lib, "--tuned-run-dir", filepath.Join(dir, "run")}
+	base := append(append(txDirs(dir), persistFlags(dir)...), tf...)
+	for name, args := range map[string][]string{
+		"diff":  append([]string{"diff", "high-concurrency", "--sysctl-root", filepath.Join(dir, "proc")}, tf...),
+		"apply": append([]string{"apply", "high-concurrency", "--dry-run"}, base...),
+	} {
+		_, _, errs := run(t, args...)
+		if !strings.Contains(errs, `tuned profile "net-heavy" also sets it (net.core.somaxconn = 2048 at `) || !strings.Contains(errs, "reapply_sysctl = 1") {
+			t.Errorf("%s: no tuned conflict in:\n%s", name, errs)
+		}
+	}
+	_, _, errs := run(t, append([]string{"doctor", "--once"}, tf...)...)
+	if !strings.Contains(errs, `tuned profile "net-heavy" sets keys`) || !strings.Contains(errs, "net.core.somaxconn = 2048") || strings.Contains(errs, "sched_min") {
+		t.Errorf("doctor: no tuned report in:\n%s", errs)
+	}
+}
