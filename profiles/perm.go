@@ -59,7 +59,12 @@ func ownerProblem(path string, st fs.FileInfo, isDir bool) *PermError {
 		return &PermError{Path: path, Why: "of unknown ownership", Fix: "check it by hand"}
 	}
 	if sys.Uid != 0 {
-		return &PermError{Path: path, Why: fmt.Sprintf("owned by uid %d, not root", sys.Uid), Fix: "chown root " + path}
+		fix := "chown root " + path
+		if isDir {
+			// Handing a user's directory to root is rarely what anyone wants.
+			fix = "move the profile into a root-owned directory such as /etc/tcptune/profiles.d, or chown root " + path
+		}
+		return &PermError{Path: path, Why: fmt.Sprintf("owned by uid %d, not root", sys.Uid), Fix: fix}
 	}
 	mode := st.Mode()
 	if mode.Perm()&0o022 == 0 {

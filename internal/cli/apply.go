@@ -61,7 +61,11 @@ func newApplyCmd(g *Globals) *cobra.Command {
 		Short: "Apply profiles all-or-nothing, with read-back, rollback and persistence",
 		Long: `Apply one or more profiles as one transaction.
 
-Nothing is written unless every key validates and is present and writable here.
+Nothing is written unless every key validates (the same check as 'tcptune
+validate --kernel': keys outside net.*, fs.file-max and fs.nr_open need a
+root-owned profile's allow:) and is present and writable here; a setting with
+ignore-failure, or a key of a module that is not loaded (nf_conntrack), may be
+absent and is skipped. With -f FILE and no P, the file is the profile.
 The original values are recorded durably in --state-dir before the first write;
 each write is read back, and a refused, clamped or rewritten value (or SIGINT /
 SIGTERM) restores every key already written, in reverse order. Host-wide keys

@@ -24,6 +24,12 @@ Actions: set (will be written), unchanged (already equal), satisfied (an
 at-least/at-most setting the live value already meets), absent (this kernel
 has no such key), host-wide (not settable from this network namespace).
 
+The profiles are validated first, as by 'tcptune validate' (an invalid one is
+exit 1, nothing read); warnings go to stderr, among them a new
+ip_local_port_range over a live listener or Kubernetes' NodePorts, and keys
+the active tuned profile also sets. With -f FILE and no P, the file is the
+profile.
+
 Exit status: 0 in sync, 2 drift (something would be set), 1 error.`,
 		Example: `  tcptune diff high-concurrency
   tcptune plan fail-fast -o json

@@ -168,3 +168,35 @@ func judgeEverywhere(t *testing.T, body string, valid bool, warn string) {
 		}
 	}
 }
+
+// TestShadowReportedByEveryCommand: a user profile named like a built-in is
+// reported by every command that loads it.
+func TestShadowReportedByEveryCommand(t *testing.T) {
+	t.Setenv(envNoJournal, "1")
+	dir := t.TempDir()
+	verdictRoot(t, dir)
+	pd := filepath.Join(dir, "profiles.d")
+	if err := os.MkdirAll(pd, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(pd, "high-concurrency.yaml"), []byte("settings:\n  net.core.somaxconn: 8192\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tx := append(txDirs(dir), persistFlags(dir)...)
+	pf := []string{"--profile-dir", pd}
+	for name, args := range map[string][]string{
+		"validate":      {"validate", "high-concurrency"},
+		"show":          {"show", "high-concurrency"},
+		"diff":          {"diff", "high-concurrency", "--sysctl-root", filepath.Join(dir, "proc")},
+		"apply-dry-run": append([]string{"apply", "--dry-run", "high-concurrency"}, tx...),
+		"reconcile":     append([]string{"reconcile", "high-concurrency", "--mode", "report", "--interval", "100ms"}, tx...),
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+		var out, errb bytes.Buffer
+		code := RunContext(ctx, append(args, pf...), nil, &out, &errb)
+		cancel()
+		if code == ExitError || !strings.Contains(errb.String(), "shadows the built-in profile of the same name (builtin/high-concurrency.yaml)") {
+			t.Errorf("%s: exit %d, stderr:\n%s", name, code, errb.String())
+		}
+	}
+}
