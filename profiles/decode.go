@@ -395,6 +395,13 @@ func (d *decoder) value(name string, v *yaml.Node) (sysctl.Value, error) {
 			return "", d.errAt(n, name, "unsupported value type %s", n.Tag)
 		}
 		text := n.Value
+		if n.Tag == "!!int" && leadingZero(n.Value) {
+			// yaml.v3 reads 010 as octal 8, as the kernel does; a reader
+			// of the profile would take it for 10. Say which is meant.
+			var i int64
+			_ = n.Decode(&i)
+			return "", d.errAt(n, name, "%s has a leading zero, which YAML and the kernel read as octal (%d); write %d, or drop the leading zero", n.Value, i, i)
+		}
 		if n.Tag == "!!int" {
 			// YAML allows 0x10, 0o17, 1_000: give the kernel plain decimal.
 			var i int64
@@ -436,4 +443,11 @@ func kindName(n *yaml.Node) string {
 		return "a string"
 	}
 	return "an unknown node"
+}
+
+// leadingZero reports an integer literal such as 010 or -007: digits after a
+// leading 0 (not 0x, 0o or 0 alone).
+func leadingZero(lit string) bool {
+	lit = strings.TrimLeft(lit, "+-")
+	return len(lit) > 1 && lit[0] == '0' && lit[1] >= '0' && lit[1] <= '9'
 }

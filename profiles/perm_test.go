@@ -159,3 +159,16 @@ func TestDecodeAllowAndIgnoreFailure(t *testing.T) {
 		t.Error("ignore-failure: non-bool accepted")
 	}
 }
+
+// TestYAMLLeadingZero: an unquoted 010 is octal to YAML and to the kernel;
+// refuse it rather than guess what the author meant.
+func TestYAMLLeadingZero(t *testing.T) {
+	_, err := Decode("p.yaml", []byte("name: p\nsettings:\n  net.core.somaxconn: 010\n"), OriginFile, "")
+	if err == nil || !strings.Contains(err.Error(), "p.yaml:3:23") || !strings.Contains(err.Error(), "octal (8)") {
+		t.Errorf("010: %v", err)
+	}
+	p, err := Decode("p.yaml", []byte("name: p\nsettings:\n  net.core.somaxconn: 0x10\n  net.core.netdev_max_backlog: 0\n"), OriginFile, "")
+	if err != nil || p.Settings[0].Value != "16" || p.Settings[1].Value != "0" {
+		t.Errorf("0x10 / 0: %v %+v", err, p)
+	}
+}

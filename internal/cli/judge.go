@@ -6,7 +6,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/tcptune/tcptune/doctor"
 	"github.com/tcptune/tcptune/profiles"
 	"github.com/tcptune/tcptune/sysctl"
 	"github.com/tcptune/tcptune/validate"
@@ -93,14 +92,12 @@ func (g *Globals) tuned() (*validate.Tuned, error) {
 	return validate.ReadTuned(validate.TunedPaths{Etc: g.TunedDir, Lib: g.TunedLibDirs, Run: g.TunedRunDir})
 }
 
-// liveListeners lists this network namespace's TCP listeners with their
-// owners, through doctor's inet_diag reader.
+// liveListeners adapts ownedListeners to validate's port-range hazards.
 func liveListeners() ([]validate.Listener, error) {
-	ls, err := doctor.LiveListeners()
+	ls, err := ownedListeners()
 	if err != nil {
 		return nil, err
 	}
-	doctor.AttachOwners("/proc", ls)
 	out := make([]validate.Listener, 0, len(ls))
 	for _, l := range ls {
 		out = append(out, validate.Listener{Addr: l.Endpoint(), Port: int(l.Port), Process: l.Process, PID: l.PID})
