@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // PermError refuses a profile file or directory that someone other than
@@ -73,7 +75,18 @@ func ownerProblem(path string, st fs.FileInfo, isDir bool) *PermError {
 	if isDir && mode&fs.ModeSticky != 0 {
 		return nil
 	}
+	if readOnlyMount(path) {
+		// Nobody writes through a read-only mount, whatever the mode: a
+		// Kubernetes ConfigMap volume mounted readOnly shows 0777.
+		return nil
+	}
 	return &PermError{Path: path, Why: fmt.Sprintf("writable by group or others (mode %04o)", mode.Perm()), Fix: "chmod go-w " + path}
+}
+
+// readOnlyMount reports whether path is on a file system mounted read-only.
+func readOnlyMount(path string) bool {
+	var sfs unix.Statfs_t
+	return unix.Statfs(path, &sfs) == nil && sfs.Flags&unix.ST_RDONLY != 0
 }
 
 // StrictPermsDefault is what a Loader enforces when StrictPerms is nil:

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -198,5 +199,55 @@ func TestShadowReportedByEveryCommand(t *testing.T) {
 		if code == ExitError || !strings.Contains(errb.String(), "shadows the built-in profile of the same name (builtin/high-concurrency.yaml)") {
 			t.Errorf("%s: exit %d, stderr:\n%s", name, code, errb.String())
 		}
+	}
+}
+
+// TestStrictPermsAsRoot: as root, a profile others could change is refused
+// by the commands with the path and the fix; the same file on a read-only
+// mount (a Kubernetes ConfigMap volume shows mode 0777) is accepted. The
+// mount is a tmpfs in a private mount namespace (unshare -m).
+func TestStrictPermsAsRoot(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("the ownership check applies when tcptune runs as root")
+	}
+	dir := t.TempDir()
+	verdictRoot(t, dir)
+	pd := filepath.Join(dir, "profiles.d")
+	os.MkdirAll(pd, 0o755)
+	prof := filepath.Join(pd, "web.yaml")
+	os.WriteFile(prof, []byte("settings:\n  net.core.somaxconn: 8192\n"), 0o644)
+	os.Chmod(prof, 0o664)
+	for _, args := range [][]string{
+		{"validate", "web"},
+		{"diff", "web", "--sysctl-root", filepath.Join(dir, "proc")},
+		append([]string{"apply", "web"}, append(txDirs(dir), persistFlags(dir)...)...),
+	} {
+		code, _, errs := run(t, append(args, "--profile-dir", pd)...)
+		if code != ExitError || !strings.Contains(errs, prof+" is writable by group or others (mode 0664)") || !strings.Contains(errs, "chmod go-w "+prof) {
+			t.Errorf("%v: exit %d: %s", args, code, errs)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "etc/sysctl.d/90-tcptune.conf")); err == nil {
+		t.Error("apply wrote the persisted file for a refused profile")
+	}
+	if _, err := exec.LookPath("unshare"); err != nil {
+		t.Skip("unshare not installed")
+	}
+	bin, err := exec.LookPath("tcptune") // testscript.Main put the test binary there
+	if err != nil {
+		t.Fatal(err)
+	}
+	ro := filepath.Join(dir, "ro")
+	os.MkdirAll(ro, 0o755)
+	script := `set -e
+mount -t tmpfs -o mode=0777 tmpfs "$1"
+printf 'settings:\n  net.core.somaxconn: 8192\n' > "$1/web.yaml"
+chmod 0666 "$1/web.yaml"
+if "$2" validate web --profile-dir "$1"; then echo "writable 0777 mount accepted"; exit 3; fi
+mount -o remount,ro "$1"
+exec "$2" validate web --profile-dir "$1"`
+	out, err := exec.Command("unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh", ro, bin).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "web: valid") {
+		t.Errorf("read-only mount: %v\n%s", err, out)
 	}
 }
