@@ -35,7 +35,8 @@ Exit status: 0 the profile was produced (lines may have been skipped),
 		Example: `  tcptune import /etc/sysctl.d/99-net.conf > /etc/tcptune/profiles.d/net.yaml
   tcptune import --name web --write /etc/tcptune/profiles.d/web.yaml /etc/sysctl.conf /etc/sysctl.d/*.conf
   sysctl -a 2>/dev/null | grep '^net.core' | tcptune import -`,
-		Args: cobra.MinimumNArgs(1),
+		Annotations: map[string]string{"outputs": "text"}, // the output is a YAML profile
+		Args:        cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var files []profiles.ConfFile
 			for _, a := range args {
