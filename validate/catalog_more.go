@@ -27,8 +27,8 @@ const iface = "IFACE"
 
 var moreTunables = []Tunable{
 	{
-		Key: sysctl.MustKey("net.ipv4.tcp_slow_start_after_idle"), Type: TypeBool,
-		Min: i64(0), Max: i64(1), // proc_dou8vec_minmax, extra1 = SYSCTL_ZERO, extra2 = SYSCTL_ONE
+		Key: sysctl.MustKey("net.ipv4.tcp_slow_start_after_idle"), Type: TypeInt,
+		Min: i64(0), Max: i64(u8Max), Values: []int64{0, 1}, // proc_dou8vec_minmax, no extra bounds
 		Unit: "flag", Scope: ScopeNetns, Default: "1",
 		Doc:    "Reset the congestion window to its initial size after an idle period (1); 0 keeps long-lived connections fast after a pause",
 		Source: ipv4Src,
@@ -135,16 +135,12 @@ func ifaceTunable(family, leaf string, typ Type, def string, values []int64, uni
 	if family == "ipv6" {
 		t.Source = ipv6Src
 	}
-	switch typ {
-	case TypeBool:
-		t.Min, t.Max = i64(0), i64(1)
-		if family == "ipv4" {
-			// devinet keys are proc_dointvec: the kernel takes any int;
-			// the documented values are 0 and 1.
-			t.Type, t.Min, t.Max, t.Values = TypeInt, i64(intMin), i64(intMax), []int64{0, 1}
-		}
-	default:
-		t.Min, t.Max = i64(intMin), i64(intMax)
+	// devinet_conf_proc and the addrconf handlers are proc_dointvec
+	// underneath: the kernel takes any int (checked on Linux 6.18 by
+	// TestCatalogBoundsOnRealKernel); a flag's documented values are 0 and 1.
+	t.Min, t.Max = i64(intMin), i64(intMax)
+	if typ == TypeBool {
+		t.Type, t.Values = TypeInt, []int64{0, 1}
 	}
 	return t
 }
