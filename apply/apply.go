@@ -23,6 +23,11 @@ func Apply(ctx context.Context, r *profiles.Resolved, opts Options) (*Result, er
 	if err := o.check(r, res); err != nil {
 		return fail(err)
 	}
+	// A signal during validation (large profiles) stops here, before the
+	// lock and the record.
+	if err := ctx.Err(); err != nil {
+		return fail(fmt.Errorf("interrupted before anything was written: %w", context.Cause(ctx)))
+	}
 	st := store{dir: o.StateDir}
 	var recs []*Record // read once, under the lock
 	if !o.DryRun {
