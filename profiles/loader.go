@@ -266,7 +266,8 @@ func (l *Loader) Get(ref string) (*Profile, error) {
 }
 
 // IsPath reports whether a profile reference names a file rather than a
-// profile.
+// profile: it has a slash or ends in .yaml, .yml or .conf (a sysctl.conf
+// given as a profile is read, so that the error can point to import).
 func IsPath(ref string) bool {
-	return strings.ContainsRune(ref, '/') || strings.HasSuffix(ref, ".yaml") || strings.HasSuffix(ref, ".yml")
+	return strings.ContainsRune(ref, '/') || strings.HasSuffix(ref, ".yaml") || strings.HasSuffix(ref, ".yml") || strings.HasSuffix(ref, ".conf")
 }
