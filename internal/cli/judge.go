@@ -37,7 +37,11 @@ func (g *Globals) refs(args []string) []string {
 	out := make([]string, len(g.Files))
 	for i, f := range g.Files {
 		if !profiles.IsPath(f) {
-			f = "./" + f // a path, not a name
+			// -f web: refer to it by the name it loads under, not as a
+			// second path to the same file.
+			if p, err := profiles.ReadFile(f, profiles.OriginFile); err == nil {
+				f = p.Name
+			}
 		}
 		out[i] = f
 	}
