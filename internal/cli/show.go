@@ -51,6 +51,8 @@ type settingJSON struct {
 	Reason  string `json:"reason"`
 	Profile string `json:"profile"`
 	Source  string `json:"source"`
+	// IgnoreFailure: sysctl.d's "-key"; omitted when false.
+	IgnoreFailure bool `json:"ignore_failure,omitempty"`
 }
 
 func resolvedJSON(r *profiles.Resolved) any {
@@ -64,7 +66,7 @@ func resolvedJSON(r *profiles.Resolved) any {
 		out.Overrides = []profiles.Override{}
 	}
 	for _, s := range r.Settings {
-		out.Settings = append(out.Settings, settingJSON{s.Key.String(), s.Value.String(), string(s.Op), s.Reason, s.Profile, s.Pos.String()})
+		out.Settings = append(out.Settings, settingJSON{s.Key.String(), s.Value.String(), string(s.Op), s.Reason, s.Profile, s.Pos.String(), s.IgnoreFailure})
 	}
 	return out
 }
@@ -84,7 +86,7 @@ func resolvedYAML(r *profiles.Resolved) string {
 	for _, s := range r.Settings {
 		fmt.Fprintf(&b, "  %s:  # from %s (%s)\n", s.Key, s.Profile, s.Pos)
 		v := s.Value.String()
-		if _, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil && strconv.FormatInt(n, 10) == v {
 			fmt.Fprintf(&b, "    value: %s\n", v)
 		} else {
 			fmt.Fprintf(&b, "    value: %s\n", yamlScalar(v))
@@ -92,6 +94,9 @@ func resolvedYAML(r *profiles.Resolved) string {
 		fmt.Fprintf(&b, "    op: %s\n", s.Op)
 		if s.Reason != "" {
 			fmt.Fprintf(&b, "    reason: %s\n", yamlScalar(s.Reason))
+		}
+		if s.IgnoreFailure {
+			b.WriteString("    ignore-failure: true\n")
 		}
 	}
 	return b.String()
