@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/tcptune/tcptune/internal/nstest"
+	"github.com/tcptune/tcptune/netns"
 	"github.com/tcptune/tcptune/profiles"
 	"github.com/tcptune/tcptune/sysctl"
 )
@@ -187,7 +188,7 @@ func TestPerInterfaceKeys(t *testing.T) {
 // TestAbsentIsNotAnError: a conntrack key without nf_conntrack loaded, and
 // an ignore-failure key, are absent, not errors.
 func TestAbsentIsNotAnError(t *testing.T) {
-	k := fakeKernel(t, sysctl.NetnsInitial, hostFiles())
+	k := fakeKernel(t, netns.Initial, hostFiles())
 	ds := Validate(resolve(t, profile("net.netfilter.nf_conntrack_max: 262144", "net.netfilter.nf_conntrack_tcp_timeout_established: 3600")), k)
 	check(t, ds, []brief{keyAt(SevNote, "net.netfilter.nf_conntrack_max", 1), keyAt(SevNote, "net.netfilter.nf_conntrack_tcp_timeout_established", 2)}, "modprobe nf_conntrack")
 	ds = Validate(resolve(t, "name: p\nsettings:\n  net.ipv4.tcp_nope:\n    value: 1\n    ignore-failure: true\n"), k)
@@ -230,7 +231,7 @@ func TestTunedConflicts(t *testing.T) {
 		t.Errorf("conflicts:\n%s", dump(ds))
 	}
 	// The same through Validate with the machine facts.
-	ds = Validate(r, &Kernel{FS: sysctl.NewFS(t.TempDir()), Netns: sysctl.NetnsInitial, Tuned: tu})
+	ds = Validate(r, &Kernel{FS: sysctl.NewFS(t.TempDir()), Netns: netns.Initial, Tuned: tu})
 	if !strings.Contains(dump(ds), "tuned profile \"mine\" also sets it") {
 		t.Errorf("Validate does not report tuned:\n%s", dump(ds))
 	}
@@ -245,7 +246,7 @@ func TestTunedConflicts(t *testing.T) {
 // TestPortHazards: a new port range over a listener, and over NodePorts
 // when kubelet listens, warns with the reserved_ports line to add.
 func TestPortHazards(t *testing.T) {
-	k := fakeKernel(t, sysctl.NetnsInitial, hostFiles())
+	k := fakeKernel(t, netns.Initial, hostFiles())
 	k.Listeners = func() ([]Listener, error) {
 		return []Listener{{Addr: "0.0.0.0:20000", Port: 20000, Process: "api", PID: 7}, {Addr: "[::]:10250", Port: 10250, Process: "kubelet", PID: 9}, {Addr: "0.0.0.0:22", Port: 22}}, nil
 	}

@@ -53,8 +53,8 @@ func verdictRoot(t *testing.T, dir string) map[string]string {
 	return vals
 }
 
-// TestOneVerdictEveryCommand: validate, validate --kernel, show, diff,
-// apply --dry-run, apply, reconcile, systemd install and lab judge each
+// TestOneVerdictEveryCommand: validate, validate --kernel, diff, apply
+// --dry-run, apply, reconcile, systemd install, export and lab judge each
 // profile alike: refused by all (exit 1, nothing written) or accepted by
 // all, with the same warnings.
 func TestOneVerdictEveryCommand(t *testing.T) {
@@ -128,6 +128,7 @@ func judgeEverywhere(t *testing.T, body string, valid bool, warn string) {
 				"apply":           append([]string{"apply", "-f", file}, tx...),
 				"reconcile":       append([]string{"reconcile", file, "--mode", "report", "--interval", "100ms"}, tx...),
 				"systemd-install": {"systemd", "install", file, "--unit-dir", filepath.Join(dir, "units"), "--binary", exe, "--state-dir", filepath.Join(dir, "state")},
+				"export":          {"export", "pod-sysctls", file},
 			}
 			if !p.valid {
 				// The lab refuses before it makes a namespace; a valid
@@ -142,7 +143,7 @@ func judgeEverywhere(t *testing.T, body string, valid bool, warn string) {
 				if got := code != ExitError; got != p.valid {
 					t.Errorf("%s: exit %d, valid=%v; want valid=%v\nstdout: %s\nstderr: %s", name, code, got, p.valid, out.String(), errb.String())
 				}
-				if p.warn != "" && name != "systemd-install" && !strings.Contains(out.String()+errb.String(), p.warn) {
+				if p.warn != "" && !strings.Contains(out.String()+errb.String(), p.warn) {
 					t.Errorf("%s: no warning %q\nstderr: %s", name, p.warn, errb.String())
 				}
 			}
