@@ -263,3 +263,36 @@ func TestPortHazards(t *testing.T) {
 		t.Errorf("reserved ports still warned:\n%s", dump(ds))
 	}
 }
+
+// TestAllowGrantPerProfile: a grant covers the keys of the profile that
+// makes it, not those of a profile extending it.
+func TestAllowGrantPerProfile(t *testing.T) {
+	dir := t.TempDir()
+	base := filepath.Join(dir, "base.yaml")
+	top := filepath.Join(dir, "top.yaml")
+	if err := os.WriteFile(base, []byte("name: base\nallow: [kernel.core_pattern]\nsettings:\n  kernel.core_pattern: core\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(top, []byte("name: top\nextends: [base]\nsettings:\n  kernel.modprobe: /x\n  net.core.somaxconn: 8192\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l := &profiles.Loader{Files: []string{base, top}}
+	r, err := l.Resolve("top")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if os.Geteuid() != 0 {
+		// Files of a non-root user are untrusted: nothing is granted.
+		t.Skip("grants need root-owned files")
+	}
+	ds := Validate(r, nil)
+	var errs []string
+	for _, d := range ds {
+		if d.Severity == SevError {
+			errs = append(errs, d.Key)
+		}
+	}
+	if fmt.Sprint(errs) != "[kernel.modprobe]" {
+		t.Errorf("errors for %v, want only kernel.modprobe (base's grant covers base's key only):\n%s", errs, dump(ds))
+	}
+}
