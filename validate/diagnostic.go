@@ -64,6 +64,9 @@ type Kernel struct {
 	// ip_local_port_range is checked against them and against Kubernetes'
 	// NodePorts when kubelet listens (hazards.go).
 	Listeners func() ([]Listener, error)
+	// Owners, when set, fills Process and PID of the listeners passed (the
+	// ones a warning names).
+	Owners func([]Listener)
 	// Tuned, when set, is the active tuned configuration; keys it also sets
 	// are reported (tuned.go).
 	Tuned *Tuned

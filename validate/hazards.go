@@ -16,6 +16,7 @@ type Listener struct {
 	Port    int
 	Process string // "" when unknown
 	PID     int
+	Inode   uint32 // the socket's inode, for Kernel.Owners
 }
 
 func (l Listener) String() string {
@@ -30,8 +31,9 @@ func (l Listener) String() string {
 const (
 	nodePortLo = 30000
 	nodePortHi = 32767
-	// kubeletPort is the kubelet's API port, how a kubelet is recognised
-	// when the owner of a socket cannot be read.
+	// kubeletPort is the kubelet's API port: a listener there (or one
+	// whose owner is known to be kubelet) means kubelet runs. Owners are
+	// not looked up for this, so the check costs no walk of /proc.
 	kubeletPort = 10250
 )
 
@@ -86,6 +88,10 @@ func (c *checker) portHazards() {
 		}
 	}
 	sort.Slice(hit, func(i, j int) bool { return hit[i].Port < hit[j].Port })
+	// Owners cost a walk of every process's fds: only for what is named.
+	if len(hit) > 0 && c.k.Owners != nil {
+		c.k.Owners(hit)
+	}
 	add := rs
 	if len(hit) > 0 {
 		var names []string

@@ -214,25 +214,15 @@ func printApply(w, ew io.Writer, res *apply.Result) {
 	}
 }
 
-// ownedListeners lists this network namespace's TCP listeners with their
-// owning processes, through doctor's inet_diag reader.
-func ownedListeners() ([]doctor.Listener, error) {
+// doctorListeners adapts doctor's inet_diag reader to apply.ListenerSource.
+type doctorListeners struct{}
+
+func (doctorListeners) Listeners(context.Context) ([]apply.Listener, error) {
 	ls, err := doctor.LiveListeners()
 	if err != nil {
 		return nil, err
 	}
 	doctor.AttachOwners("/proc", ls)
-	return ls, nil
-}
-
-// doctorListeners adapts doctor's inet_diag reader to apply.ListenerSource.
-type doctorListeners struct{}
-
-func (doctorListeners) Listeners(context.Context) ([]apply.Listener, error) {
-	ls, err := ownedListeners()
-	if err != nil {
-		return nil, err
-	}
 	out := make([]apply.Listener, 0, len(ls))
 	for _, l := range ls {
 		out = append(out, apply.Listener{Addr: l.Endpoint(), Backlog: l.MaxQueue, PID: l.PID, Process: l.Process})

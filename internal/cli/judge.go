@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tcptune/tcptune/doctor"
 	"github.com/tcptune/tcptune/profiles"
 	"github.com/tcptune/tcptune/sysctl"
 	"github.com/tcptune/tcptune/validate"
@@ -79,7 +80,7 @@ func (g *Globals) resolveValid(args []string, facts ...*validate.Kernel) (*profi
 func (g *Globals) kernelFacts() *validate.Kernel {
 	k := &validate.Kernel{FS: g.FS(), Netns: g.Netns()}
 	if g.SysctlRoot == sysctl.DefaultRoot {
-		k.Listeners = liveListeners
+		k.Listeners, k.Owners = liveListeners, listenerOwners
 	}
 	if g.SysctlRoot == sysctl.DefaultRoot || g.TunedDir != validate.DefaultTunedEtc {
 		if t, err := g.tuned(); err == nil {
@@ -96,15 +97,28 @@ func (g *Globals) tuned() (*validate.Tuned, error) {
 	return validate.ReadTuned(validate.TunedPaths{Etc: g.TunedDir, Lib: g.TunedLibDirs, Run: g.TunedRunDir})
 }
 
-// liveListeners adapts ownedListeners to validate's port-range hazards.
+// liveListeners lists this network namespace's TCP listeners (inet_diag,
+// without owners: the port-range check needs only ports).
 func liveListeners() ([]validate.Listener, error) {
-	ls, err := ownedListeners()
+	ls, err := doctor.LiveListeners()
 	if err != nil {
 		return nil, err
 	}
 	out := make([]validate.Listener, 0, len(ls))
 	for _, l := range ls {
-		out = append(out, validate.Listener{Addr: l.Endpoint(), Port: int(l.Port), Process: l.Process, PID: l.PID})
+		out = append(out, validate.Listener{Addr: l.Endpoint(), Port: int(l.Port), Inode: l.Inode})
 	}
 	return out, nil
+}
+
+// listenerOwners names the owners of the listeners a warning names.
+func listenerOwners(ls []validate.Listener) {
+	dl := make([]doctor.Listener, len(ls))
+	for i, l := range ls {
+		dl[i].Inode = l.Inode
+	}
+	doctor.AttachOwners("/proc", dl)
+	for i := range ls {
+		ls[i].PID, ls[i].Process = dl[i].PID, dl[i].Process
+	}
 }
