@@ -23,6 +23,11 @@ func Apply(ctx context.Context, r *profiles.Resolved, opts Options) (*Result, er
 	if err := o.check(r, res); err != nil {
 		return fail(err)
 	}
+	// A signal during validation (large profiles) stops here, before the
+	// lock and the record.
+	if err := ctx.Err(); err != nil {
+		return fail(fmt.Errorf("interrupted before anything was written: %w", context.Cause(ctx)))
+	}
 	if o.NoPersist && o.NoPersistReason != "" {
 		res.PersistSkipped = o.NoPersistReason
 		res.Warnings = append(res.Warnings, "not persisted: "+o.NoPersistReason)
@@ -81,7 +86,12 @@ func Apply(ctx context.Context, r *profiles.Resolved, opts Options) (*Result, er
 // check validates before anything is locked or read: the profile's
 // diagnostics and the one-line guarantee of every key and value.
 func (o Options) check(r *profiles.Resolved, res *Result) error {
-	ds := o.Validator(r)
+	// The write policy first, whatever Validator is: no replacement of
+	// validation may let a refused key through.
+	ds := validate.CheckPolicy(r)
+	if !validate.HasErrors(ds) {
+		ds = o.Validator(r)
+	}
 	var errs []string
 	for _, d := range ds {
 		if d.Severity == validate.SevError {
@@ -112,7 +122,9 @@ func (o Options) checkPlan(p *Plan) error {
 	for _, c := range p.Changes {
 		switch c.Action {
 		case ActionAbsent:
-			errs = append(errs, fmt.Sprintf("%s: this kernel has no such key", c.Key))
+			if !c.AbsentOK {
+				errs = append(errs, fmt.Sprintf("%s: this kernel has no such key", c.Key))
+			}
 		case ActionSet:
 			if err := wc.Writable(c.Key); err != nil {
 				errs = append(errs, err.Error())

@@ -16,7 +16,9 @@ import (
 
 	"github.com/tcptune/tcptune/apply"
 	"github.com/tcptune/tcptune/doctor"
+	"github.com/tcptune/tcptune/profiles"
 	"github.com/tcptune/tcptune/sysctl"
+	"github.com/tcptune/tcptune/validate"
 )
 
 // txFlags are the paths and knobs shared by apply, rollback and status.
@@ -55,11 +57,15 @@ func newApplyCmd(g *Globals) *cobra.Command {
 	var tf txFlags
 	var dryRun, noPersist, strict, detailed bool
 	cmd := &cobra.Command{
-		Use:   "apply P...",
+		Use:   "apply P...|-f FILE",
 		Short: "Apply profiles all-or-nothing, with read-back, rollback and persistence",
 		Long: `Apply one or more profiles as one transaction.
 
-Nothing is written unless every key validates and is present and writable here.
+Nothing is written unless every key validates (the same check as 'tcptune
+validate --kernel': keys outside net.*, fs.file-max and fs.nr_open need a
+root-owned profile's allow:) and is present and writable here; a setting with
+ignore-failure, or a key of a module that is not loaded (nf_conntrack), may be
+absent and is skipped. With -f FILE and no P, the file is the profile.
 The original values are recorded durably in --state-dir before the first write;
 each write is read back, and a refused, clamped or rewritten value (or SIGINT /
 SIGTERM) restores every key already written, in reverse order. Host-wide keys
@@ -81,15 +87,21 @@ Exit status: 0 ok, 1 error (rolled back, nothing left changed);
 with --detailed-exitcode, 2 when something changed.`,
 		Example: `  tcptune apply high-concurrency --dry-run
   tcptune apply high-concurrency fail-fast -o json --detailed-exitcode
-  tcptune apply syn-flood --no-persist`,
-		Args:              cobra.MinimumNArgs(1),
+  tcptune apply syn-flood --no-persist
+  tcptune apply -f ./web.yaml`,
+		Args:              profileRefs(g),
 		ValidArgsFunction: profileArgs(g),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			args = g.refs(args)
 			r, err := g.resolve(args)
 			if err != nil {
 				return err
 			}
 			o := tf.options(g)
+			// The same validate.Validate as every command, with what is
+			// known of this machine (kernel, listeners, tuned).
+			k := g.kernelFacts()
+			o.Validator = func(r *profiles.Resolved) []validate.Diagnostic { return validate.Validate(r, k) }
 			o.DryRun, o.NoPersist, o.StrictPersist = dryRun, noPersist, strict
 			g.persistDefault(cmd, &o)
 			if g.SysctlRoot == sysctl.DefaultRoot {

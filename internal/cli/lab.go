@@ -235,9 +235,9 @@ func runLabScenario(ctx context.Context, g *Globals, sc *lab.Scenario, f labFlag
 	if profile == "" {
 		profile = sc.Profile
 	}
-	res, err := g.Loader().Resolve(profile)
+	res, err := g.resolveValid([]string{profile})
 	if err != nil {
-		return nil, withHint(err, "see 'tcptune list' for the profiles")
+		return nil, err
 	}
 	rep, err := lab.Run(ctx, lab.Options{Scenario: sc.Name, Resolved: res, Clients: f.Clients, Runs: f.Runs,
 		Log: g.Stderr, Verbose: f.Verbose})

@@ -4,6 +4,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +17,7 @@ import (
 	"github.com/tcptune/tcptune/netns"
 	"github.com/tcptune/tcptune/profiles"
 	"github.com/tcptune/tcptune/sysctl"
+	"github.com/tcptune/tcptune/validate"
 )
 
 // Exit statuses, shared by every command.
@@ -37,6 +39,10 @@ type Globals struct {
 	ProfileDirs []string
 	Files       []string
 	NetnsKind   string // auto | initial | child
+	// tuned's paths, for the conflict report (judge.go).
+	TunedDir     string
+	TunedLibDirs []string
+	TunedRunDir  string
 
 	detected *netns.Here // the live namespace, once asked
 
@@ -72,13 +78,19 @@ func withHint(err error, format string, args ...any) error {
 
 // Run executes tcptune with args and returns the exit status.
 func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return RunContext(context.Background(), args, stdin, stdout, stderr)
+}
+
+// RunContext is Run with a context that long-running commands (reconcile)
+// stop on, so tests can run them in-process for a bounded time.
+func RunContext(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	g := &Globals{Stdin: stdin, Stdout: stdout, Stderr: stderr}
 	root := newRootCmd(g)
 	root.SetArgs(args)
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	err := root.Execute()
+	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return ExitOK
 	}
@@ -110,6 +122,7 @@ var commands = []func(*Globals) *cobra.Command{
 	newApplyCmd, newRollbackCmd, newStatusCmd,
 	newLabCmd,
 	newReconcileCmd, newSystemdCmd,
+	newImportCmd,
 	newExportCmd,
 }
 
@@ -155,6 +168,9 @@ Exit status: 0 ok / in sync, 1 error, 2 drift or changes (see each command).`,
 	pf.StringSliceVar(&g.ProfileDirs, "profile-dir", []string{DefaultProfileDir}, "directories of user profiles (*.yaml)")
 	pf.StringArrayVarP(&g.Files, "file", "f", nil, "load a profile from FILE (repeatable); its name becomes usable as P")
 	pf.StringVar(&g.NetnsKind, "netns-kind", "auto", "network namespace kind for host-wide keys: auto|initial|child (on /proc/sys the kernel decides; child makes it stricter, initial asserts the host's namespace and is an error in a child one; a fake root counts as initial unless child)")
+	pf.StringVar(&g.TunedDir, "tuned-dir", validate.DefaultTunedEtc, "tuned's configuration directory (active_profile, tuned-main.conf), for the conflict report")
+	pf.StringSliceVar(&g.TunedLibDirs, "tuned-lib-dir", []string{validate.DefaultTunedLib}, "tuned's profile directories after --tuned-dir")
+	pf.StringVar(&g.TunedRunDir, "tuned-run-dir", "/run/tuned", "tuned's runtime directory (tuned.pid says it runs)")
 	_ = root.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json", "prometheus"}, cobra.ShellCompDirectiveNoFileComp))
 	for _, c := range commands {
 		root.AddCommand(c(g))
@@ -233,7 +249,7 @@ func (g *Globals) checkNetnsKind() error {
 
 // Loader returns the profile loader for the shared flags.
 func (g *Globals) Loader() *profiles.Loader {
-	return &profiles.Loader{Dirs: g.ProfileDirs, Files: g.Files}
+	return &profiles.Loader{Dirs: g.ProfileDirs, Files: g.Files, StrictPerms: profiles.StrictPermsDefault()}
 }
 
 // JSON reports whether JSON output was asked for.
