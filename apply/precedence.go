@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/tcptune/tcptune/internal/safefile"
 	"github.com/tcptune/tcptune/sysctl"
 )
 
@@ -46,13 +47,32 @@ type bootConfig struct {
 	sysctlConf  string
 	overlayPath string
 	overlay     []byte // nil: no overlay
+	// warn, when set, hears of files skipped (not regular, dangling link).
+	warn func(string)
 }
 
+func (b bootConfig) skipped(p string, err error) {
+	if b.warn != nil && !isDevNullLink(p) {
+		b.warn(fmt.Sprintf("%s skipped for the precedence report: %v (it sets nothing at boot)", p, err))
+	}
+}
+
+// read reads one sysctl.d file without blocking (a FIFO is refused, not
+// waited on) and at most maxConfSize bytes; symlinks are followed, as the
+// loaders follow them.
 func (b bootConfig) read(p string) ([]byte, error) {
 	if b.overlay != nil && p == b.overlayPath {
 		return b.overlay, nil
 	}
-	return os.ReadFile(p)
+	return safefile.ReadFile(p, maxConfSize, safefile.FollowLinks)
+}
+
+// skippable reports whether the loaders pass over a file that cannot be
+// read: a dangling symlink (systemd-sysctl and procps skip it with a
+// warning) or something that is not a regular file (a FIFO, which tcptune
+// never waits on). Such a file sets nothing at boot.
+func skippable(err error) bool {
+	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, safefile.ErrNotRegular)
 }
 
 // systemdFiles lists the files systemd-sysctl reads, in order; masked files
@@ -90,7 +110,8 @@ func (b bootConfig) systemdFiles() ([]confFile, error) {
 		p := byName[n]
 		data, err := b.read(p)
 		if err != nil {
-			if isDevNullLink(p) {
+			if isDevNullLink(p) || skippable(err) {
+				b.skipped(p, err)
 				continue
 			}
 			return nil, fmt.Errorf("read %s: %w", p, err)
@@ -114,12 +135,13 @@ func (b bootConfig) procpsFiles() ([]confFile, error) {
 	if b.sysctlConf == "" {
 		return files, nil
 	}
-	if st, err := os.Stat(b.sysctlConf); err == nil && st.Mode().IsRegular() {
-		data, err := os.ReadFile(b.sysctlConf)
-		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", b.sysctlConf, err)
-		}
+	data, err := safefile.ReadFile(b.sysctlConf, maxConfSize, safefile.FollowLinks)
+	switch {
+	case err == nil:
 		files = append(files, confFile{path: b.sysctlConf, data: data})
+	case skippable(err):
+	default:
+		return nil, fmt.Errorf("read %s: %w", b.sysctlConf, err)
 	}
 	return files, nil
 }

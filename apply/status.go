@@ -7,6 +7,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/tcptune/tcptune/internal/safefile"
 	"github.com/tcptune/tcptune/sysctl"
 )
 
@@ -54,6 +55,10 @@ type Status struct {
 	// Crashed transactions must be rolled back or resolved before the next
 	// apply.
 	Crashed []TxSummary `json:"crashed"`
+	// Corrupt records cannot be read or fail validation; nothing is ever
+	// written from them. One that is not final also counts as crashed:
+	// 'tcptune rollback --baseline' or 'rollback --resolve --to ID'.
+	Corrupt []CorruptRecord `json:"corrupt"`
 	// InProgress is an apply or rollback running right now (lock held).
 	InProgress bool `json:"in_progress"`
 	// Drift: an applied or persisted key differs from its live value.
@@ -68,8 +73,8 @@ const statusHistory = 10
 func LoadStatus(opts Options) (*Status, error) {
 	o := opts.withDefaults()
 	st := store{dir: o.StateDir}
-	s := &Status{Transactions: []TxSummary{}, Applied: []KeyStatus{}, Crashed: []TxSummary{}}
-	recs, err := st.list()
+	s := &Status{Transactions: []TxSummary{}, Applied: []KeyStatus{}, Crashed: []TxSummary{}, Corrupt: []CorruptRecord{}}
+	l, err := st.scan()
 	if err != nil {
 		return nil, err
 	}
@@ -77,10 +82,28 @@ func LoadStatus(opts Options) (*Status, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Decoded: the listed history, the unfinished ones and those in
+	// effect; never the final ones beyond the history.
+	var want []*entry
+	for i := len(l.entries) - 1; i >= 0; i-- {
+		e := l.entries[i]
+		if len(l.entries)-1-i < statusHistory || e.state() == TxApplied || e.state() == TxApplying || e.state() == TxRestoreFailed {
+			want = append(want, e)
+		}
+	}
+	recs, corrupt, err := st.loadAll(want) // newest first
+	if err != nil {
+		return nil, err
+	}
+	s.Corrupt = append(s.Corrupt, corrupt...)
+	for _, c := range corrupt {
+		if c.State == TxApplying || c.State == TxRestoreFailed {
+			s.Crashed = append(s.Crashed, TxSummary{ID: c.ID, State: c.State, Error: c.Error})
+		}
+	}
 	expected := map[sysctl.Key]KeyStatus{}
 	var order []sysctl.Key
-	for i := len(recs) - 1; i >= 0; i-- {
-		r := recs[i]
+	for _, r := range recs {
 		sum := TxSummary{ID: r.ID, State: r.State, Profiles: r.Profiles, Started: r.Started, Finished: r.Finished, PID: r.PID, Keys: len(r.Originals), Error: r.Error}
 		if len(s.Transactions) < statusHistory {
 			s.Transactions = append(s.Transactions, sum)
@@ -130,7 +153,7 @@ func (o Options) compare(ks KeyStatus) KeyStatus {
 func (o Options) persistStatus() (*PersistStatus, error) {
 	path := o.PersistPath()
 	ps := &PersistStatus{File: path, Profiles: []string{}, Keys: []KeyStatus{}}
-	b, err := os.ReadFile(path)
+	b, err := safefile.ReadFile(path, maxConfSize, safefile.FollowLinks)
 	if errors.Is(err, fs.ErrNotExist) {
 		return ps, nil
 	}

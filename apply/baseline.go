@@ -1,0 +1,100 @@
+package apply
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+
+	"github.com/tcptune/tcptune/internal/safefile"
+)
+
+// Baseline is the original value of every key tcptune ever changed (the
+// value before the first transaction that wrote it) and the persisted file
+// as it was before tcptune first replaced it. Pruning never touches it, so
+// 'tcptune rollback --baseline' reaches back past every deleted record, and
+// it is the way out when a record is corrupt: every record's keys are in
+// the baseline before the record is written.
+type Baseline struct {
+	Format int `json:"format"`
+	// Keys in the order they were first changed; Target = Value.
+	Keys    []Original    `json:"keys"`
+	Persist *FileSnapshot `json:"persist,omitempty"`
+}
+
+const baselineName = "baseline.json"
+
+func (s store) baselinePath() string { return filepath.Join(s.txDir(), baselineName) }
+
+// loadBaseline reads the baseline; an absent one is empty. It is validated
+// like a record.
+func (s store) loadBaseline() (*Baseline, error) {
+	b, err := safefile.ReadFile(s.baselinePath(), maxRecordSize, safefile.NoFollow)
+	if errors.Is(err, fs.ErrNotExist) {
+		return &Baseline{Format: recordFormat}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: baseline: %w", errCorrupt, err)
+	}
+	return parseBaseline(s.baselinePath(), b)
+}
+
+func parseBaseline(path string, b []byte) (*Baseline, error) {
+	var bl Baseline
+	if err := json.Unmarshal(b, &bl); err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", errCorrupt, path, err)
+	}
+	if bl.Format != recordFormat {
+		return nil, fmt.Errorf("%w: %s: format %d", errCorrupt, path, bl.Format)
+	}
+	// The same checks as a record's originals.
+	r := Record{Format: recordFormat, ID: "000000-19700101T000000Z", State: TxApplying, Originals: bl.Keys, Persist: bl.Persist}
+	if _, err := parseRecordValue(path, &r); err != nil {
+		return nil, err
+	}
+	return &bl, nil
+}
+
+// extendBaseline adds the keys of toSet that the baseline lacks (with their
+// live value now, before this transaction writes them) and the persisted
+// file's snapshot if tcptune never replaced it before. It writes only when
+// something was added (the first transaction touching a key): temp file,
+// fsync, rename; the record's directory fsync that follows makes the
+// rename durable before the first write.
+func (s store) extendBaseline(toSet []Change, snap *FileSnapshot) error {
+	bl, err := s.loadBaseline()
+	if err != nil {
+		return fmt.Errorf("%w; move it away to start a new baseline", err)
+	}
+	have := make(map[string]bool, len(bl.Keys))
+	for _, k := range bl.Keys {
+		have[k.Key.String()] = true
+	}
+	grew := false
+	for _, c := range toSet {
+		if !have[c.Key.String()] {
+			have[c.Key.String()] = true
+			bl.Keys = append(bl.Keys, Original{Key: c.Key, Value: c.Before, Target: c.Before})
+			grew = true
+		}
+	}
+	if bl.Persist == nil && snap != nil && snap.Changed {
+		cp := *snap
+		bl.Persist, grew = &cp, true
+	}
+	if !grew {
+		return nil
+	}
+	b, err := json.MarshalIndent(bl, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := s.ensure(); err != nil {
+		return err
+	}
+	if _, err := writeDurable(s.baselinePath(), append(b, '\n')); err != nil {
+		return fmt.Errorf("record baseline: %w", err)
+	}
+	return nil
+}
