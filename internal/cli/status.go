@@ -125,6 +125,8 @@ func printStatus(g *Globals, full statusJSON) {
 			run = fmt.Sprintf("NOT RESPONDING (pid %d; no check for more than its interval)", rs.PID)
 		case rs.Running:
 			run = fmt.Sprintf("running (pid %d)", rs.PID)
+		case rs.Died:
+			run = fmt.Sprintf("DIED (pid %d is gone without stopping cleanly)", rs.PID)
 		}
 		fmt.Fprintf(w, "\nreconcile: %s, %s every %s, %d checks, %d corrections, %d errors\n",
 			run, rs.Mode, rs.Interval, rs.Checks, rs.Corrections, rs.Errors)
