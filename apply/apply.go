@@ -26,7 +26,7 @@ func Apply(ctx context.Context, r *profiles.Resolved, opts Options) (*Result, er
 	st := store{dir: o.StateDir}
 	var l *listing // read once, under the lock
 	if !o.DryRun {
-		lk, err := acquire(st, o.LockWait, false)
+		lk, err := acquire(ctx, st, o.LockWait, false)
 		if err != nil {
 			return fail(err)
 		}

@@ -37,7 +37,7 @@ func Rollback(ctx context.Context, opts Options, to string) (*RollbackResult, er
 	o := opts.withDefaults()
 	res := &RollbackResult{Transactions: []string{}, Settings: []Setting{}, PersistRestored: []string{}}
 	st := store{dir: o.StateDir}
-	lk, err := acquire(st, o.LockWait, false)
+	lk, err := acquire(ctx, st, o.LockWait, false)
 	if err != nil {
 		res.Failed = true
 		return res, err
@@ -185,7 +185,7 @@ func RollbackBaseline(ctx context.Context, opts Options) (*RollbackResult, error
 	o := opts.withDefaults()
 	res := &RollbackResult{Transactions: []string{}, Settings: []Setting{}, PersistRestored: []string{}}
 	st := store{dir: o.StateDir}
-	lk, err := acquire(st, o.LockWait, false)
+	lk, err := acquire(ctx, st, o.LockWait, false)
 	if err != nil {
 		res.Failed = true
 		return res, err
@@ -242,7 +242,7 @@ func RollbackBaseline(ctx context.Context, opts Options) (*RollbackResult, error
 func Resolve(opts Options, id string) (string, error) {
 	o := opts.withDefaults()
 	st := store{dir: o.StateDir}
-	lk, err := acquire(st, o.LockWait, false)
+	lk, err := acquire(context.Background(), st, o.LockWait, false)
 	if err != nil {
 		return "", err
 	}

@@ -1,6 +1,7 @@
 package apply
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -178,7 +179,7 @@ func lockHeld(st store) (bool, error) {
 	if _, err := os.Stat(st.lockPath()); errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}
-	lk, err := acquire(st, 0, true)
+	lk, err := acquire(context.Background(), st, 0, true)
 	if errors.Is(err, ErrLocked) {
 		return true, nil
 	}
