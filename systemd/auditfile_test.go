@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -89,5 +90,44 @@ func TestRecordFieldsOmitEmpty(t *testing.T) {
 	}
 	if f["TCPTUNE_ACTION"] != "persist" || f["TCPTUNE_KEY"] != "net.core.somaxconn" {
 		t.Errorf("fields = %v", f)
+	}
+}
+
+// TestAuditFileNeverFollowsLinks: a symlink planted as audit.jsonl must not
+// make root append to the file it names; a FIFO must not block.
+func TestAuditFileNeverFollowsLinks(t *testing.T) {
+	dir := t.TempDir()
+	victim := filepath.Join(dir, "shadow")
+	if err := os.WriteFile(victim, []byte("root:x:0:0\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, AuditFileName)
+	if err := os.Symlink(victim, p); err != nil {
+		t.Fatal(err)
+	}
+	a := &Auditor{File: p}
+	if err := a.Record(Record{Time: time.Now(), Action: ActionApply, Key: "net.core.somaxconn"}); err == nil {
+		t.Error("audit appended through a symlink")
+	}
+	if b, _ := os.ReadFile(victim); string(b) != "root:x:0:0\n" {
+		t.Errorf("the link's target was changed: %q", b)
+	}
+	if _, _, err := ReadAudit(p, AuditFilter{}); err == nil {
+		t.Error("ReadAudit followed a symlink")
+	}
+	fifo := filepath.Join(dir, "fifo.jsonl")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		(&Auditor{File: fifo}).Record(Record{Time: time.Now(), Action: ActionApply, Key: "k"})
+		ReadAudit(fifo, AuditFilter{})
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("audit blocked on a FIFO")
 	}
 }
