@@ -28,8 +28,18 @@ const baselineName = "baseline.json"
 func (s store) baselinePath() string { return filepath.Join(s.txDir(), baselineName) }
 
 // loadBaseline reads the baseline; an absent one is empty. It is validated
-// like a record.
+// like a record before anything is written from it.
 func (s store) loadBaseline() (*Baseline, error) {
+	bl, err := s.readBaseline()
+	if err != nil {
+		return nil, err
+	}
+	return validBaseline(s.baselinePath(), bl)
+}
+
+// readBaseline decodes the baseline without validating its keys (apply
+// only extends it; what is restored from it is validated then).
+func (s store) readBaseline() (*Baseline, error) {
 	b, err := safefile.ReadFile(s.baselinePath(), maxRecordSize, safefile.NoFollow)
 	if errors.Is(err, fs.ErrNotExist) {
 		return &Baseline{Format: recordFormat}, nil
@@ -37,23 +47,23 @@ func (s store) loadBaseline() (*Baseline, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: baseline: %w", errCorrupt, err)
 	}
-	return parseBaseline(s.baselinePath(), b)
-}
-
-func parseBaseline(path string, b []byte) (*Baseline, error) {
 	var bl Baseline
 	if err := json.Unmarshal(b, &bl); err != nil {
-		return nil, fmt.Errorf("%w: %s: %w", errCorrupt, path, err)
+		return nil, fmt.Errorf("%w: %s: %w", errCorrupt, s.baselinePath(), err)
 	}
 	if bl.Format != recordFormat {
-		return nil, fmt.Errorf("%w: %s: format %d", errCorrupt, path, bl.Format)
+		return nil, fmt.Errorf("%w: %s: format %d", errCorrupt, s.baselinePath(), bl.Format)
 	}
+	return &bl, nil
+}
+
+func validBaseline(path string, bl *Baseline) (*Baseline, error) {
 	// The same checks as a record's originals.
 	r := Record{Format: recordFormat, ID: "000000-19700101T000000Z", State: TxApplying, Originals: bl.Keys, Persist: bl.Persist}
 	if _, err := parseRecordValue(path, &r); err != nil {
 		return nil, err
 	}
-	return &bl, nil
+	return bl, nil
 }
 
 // extendBaseline adds the keys of toSet that the baseline lacks (with their
@@ -63,7 +73,7 @@ func parseBaseline(path string, b []byte) (*Baseline, error) {
 // fsync, rename; the record's directory fsync that follows makes the
 // rename durable before the first write.
 func (s store) extendBaseline(toSet []Change, snap *FileSnapshot) error {
-	bl, err := s.loadBaseline()
+	bl, err := s.readBaseline()
 	if err != nil {
 		return fmt.Errorf("%w; move it away to start a new baseline", err)
 	}

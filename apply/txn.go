@@ -207,11 +207,16 @@ func (l *listing) find(id string) *entry {
 
 // scan lists the state directory by name.
 func (s store) scan() (*listing, error) {
-	des, err := os.ReadDir(s.txDir())
 	l := &listing{}
+	d, err := os.Open(s.txDir())
 	if errors.Is(err, fs.ErrNotExist) {
 		return l, nil
 	}
+	if err != nil {
+		return nil, fmt.Errorf("read state directory: %w", err)
+	}
+	names, err := d.Readdirnames(-1) // unsorted: sorted by seq below
+	d.Close()
 	if err != nil {
 		return nil, fmt.Errorf("read state directory: %w", err)
 	}
@@ -224,8 +229,7 @@ func (s store) scan() (*listing, error) {
 		}
 		return e
 	}
-	for _, de := range des {
-		name := de.Name()
+	for _, name := range names {
 		if strings.HasPrefix(name, ".") {
 			l.temps = append(l.temps, name)
 			continue
@@ -552,19 +556,37 @@ func (s store) prune(l *listing, keep int) error {
 	return errors.Join(errs...)
 }
 
-// validTxID: 1-12 digits of sequence, '-', a UTC timestamp.
+// validTxID: 1-12 digits of sequence, '-', a UTC timestamp
+// YYYYMMDDTHHMMSSZ. Checked by hand: it runs for every name in the state
+// directory on every apply.
 func validTxID(id string) bool {
 	seq, ts, ok := strings.Cut(id, "-")
 	if !ok || len(seq) < 1 || len(seq) > 12 || len(ts) != len("20060102T150405Z") {
 		return false
 	}
-	for _, c := range seq {
-		if c < '0' || c > '9' {
+	for i := 0; i < len(seq); i++ {
+		if seq[i] < '0' || seq[i] > '9' {
 			return false
 		}
 	}
-	_, err := time.Parse("20060102T150405Z", ts)
-	return err == nil
+	for i := 0; i < len(ts); i++ {
+		c := ts[i]
+		switch i {
+		case 8:
+			if c != 'T' {
+				return false
+			}
+		case 15:
+			if c != 'Z' {
+				return false
+			}
+		default:
+			if c < '0' || c > '9' {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // seqOf is the sequence number in a valid id; -1 otherwise.
