@@ -24,7 +24,8 @@ func Apply(ctx context.Context, r *profiles.Resolved, opts Options) (*Result, er
 		return fail(err)
 	}
 	st := store{dir: o.StateDir}
-	var l *listing // read once, under the lock
+	var l *listing    // read once, under the lock
+	var prev *summary // status's summary matching l, if any
 	if !o.DryRun {
 		lk, err := acquire(ctx, st, o.LockWait, false)
 		if err != nil {
@@ -34,6 +35,7 @@ func Apply(ctx context.Context, r *profiles.Resolved, opts Options) (*Result, er
 		if l, err = o.prepare(st, res); err != nil {
 			return fail(err)
 		}
+		prev = st.readSummary(l)
 	}
 	// Plan under the lock: another apply may just have changed live values.
 	plan, err := NewPlan(r, o.IO, o.Netns)
@@ -62,12 +64,16 @@ func Apply(ctx context.Context, r *profiles.Resolved, opts Options) (*Result, er
 	}
 	res.Transaction = rec.ID
 	if err := o.run(ctx, rec, toSet, pp); err != nil {
-		return fail(o.abort(st, rec, toSet, pp, err))
+		err = o.abort(st, rec, toSet, pp, err)
+		l.add(rec)
+		st.updateSummary(prev, rec, l)
+		return fail(err)
 	}
-	l.entries = append(l.entries, &entry{id: rec.ID, seq: rec.Seq, record: true, mark: TxApplied, marks: []TxState{TxApplied}})
+	l.add(rec)
 	if err := st.prune(l, MaxRecords); err != nil {
 		res.Warnings = append(res.Warnings, "could not prune old transaction records: "+err.Error())
 	}
+	st.updateSummary(prev, rec, l)
 	o.restartList(ctx, toSet, res)
 	return res, nil
 }
@@ -110,7 +116,7 @@ func (o Options) prepare(st store, res *Result) (*listing, error) {
 		}
 		res.Warnings = append(res.Warnings, fmt.Sprintf("rolled back transaction %s, left unfinished by a %s that died (pid %d)", r.ID, r.Origin, r.PID))
 	}
-	return l, nil
+	return st.scan() // the recovered ones changed state
 }
 
 func crashedErr(r *Record) error {

@@ -59,6 +59,7 @@ func Rollback(ctx context.Context, opts Options, to string) (*RollbackResult, er
 			break // do not restore older originals over a half-restored newer one
 		}
 	}
+	_ = st.refreshSummary()
 	return finishRollback(res, errs)
 }
 
@@ -232,6 +233,7 @@ func RollbackBaseline(ctx context.Context, opts Options) (*RollbackResult, error
 		}
 		res.Transactions = append(res.Transactions, e.id)
 	}
+	_ = st.refreshSummary()
 	return finishRollback(res, errs)
 }
 
@@ -283,7 +285,9 @@ func Resolve(opts Options, id string) (string, error) {
 			r.History = append(r.History, t.UTC().Format("2006-01-02T15:04:05Z")+" resolved without restoring")
 		}
 	}
-	return r.ID, st.setState(r, TxResolved, true)
+	err = st.setState(r, TxResolved, true)
+	_ = st.refreshSummary()
+	return r.ID, err
 }
 
 func entryIDs(es []*entry) string {

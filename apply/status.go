@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/tcptune/tcptune/internal/safefile"
@@ -83,44 +84,37 @@ func LoadStatus(opts Options) (*Status, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Decoded: the listed history, the unfinished ones and those in
-	// effect; never the final ones beyond the history.
-	var want []*entry
-	for i := len(l.entries) - 1; i >= 0; i-- {
-		e := l.entries[i]
-		if len(l.entries)-1-i < statusHistory || e.state() == TxApplied || e.state() == TxApplying || e.state() == TxRestoreFailed {
-			want = append(want, e)
+	// The history and the keys in effect come from the summary apply
+	// keeps; without a matching one (a crash, a power loss) the records
+	// are decoded. Unfinished transactions are always decoded.
+	sm := st.readSummary(l)
+	if sm == nil {
+		if sm, err = st.buildSummary(l); err != nil {
+			return nil, err
 		}
 	}
-	recs, corrupt, err := st.loadAll(want) // newest first
+	s.Transactions = append(s.Transactions, sm.Transactions...)
+	s.Corrupt = append(s.Corrupt, sm.Corrupt...)
+	crashed, corrupt, err := st.crashed(l)
 	if err != nil {
 		return nil, err
 	}
-	s.Corrupt = append(s.Corrupt, corrupt...)
 	for _, c := range corrupt {
-		if c.State == TxApplying || c.State == TxRestoreFailed {
-			s.Crashed = append(s.Crashed, TxSummary{ID: c.ID, State: c.State, Error: c.Error})
+		if !slices.ContainsFunc(s.Corrupt, func(x CorruptRecord) bool { return x.ID == c.ID }) {
+			s.Corrupt = append(s.Corrupt, c)
+		}
+		s.Crashed = append(s.Crashed, TxSummary{ID: c.ID, State: c.State, Error: c.Error})
+	}
+	for _, r := range crashed {
+		if (r.State == TxApplying && !s.InProgress) || r.State == TxRestoreFailed {
+			s.Crashed = append(s.Crashed, summarize(r))
 		}
 	}
 	expected := map[sysctl.Key]KeyStatus{}
 	var order []sysctl.Key
-	for _, r := range recs {
-		sum := TxSummary{ID: r.ID, State: r.State, Profiles: r.Profiles, Started: r.Started, Finished: r.Finished, PID: r.PID, Keys: len(r.Originals), Error: r.Error}
-		if len(s.Transactions) < statusHistory {
-			s.Transactions = append(s.Transactions, sum)
-		}
-		if (r.State == TxApplying && !s.InProgress) || r.State == TxRestoreFailed {
-			s.Crashed = append(s.Crashed, sum)
-		}
-		if r.State != TxApplied {
-			continue
-		}
-		for _, og := range r.Originals {
-			if _, seen := expected[og.Key]; !seen { // newest first: latest wins
-				expected[og.Key] = KeyStatus{Key: og.Key, Expected: og.Target, Transaction: r.ID}
-				order = append(order, og.Key)
-			}
-		}
+	for _, k := range sm.Applied {
+		expected[k.Key] = k
+		order = append(order, k.Key)
 	}
 	sortKeys(order)
 	for _, k := range order {

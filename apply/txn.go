@@ -146,6 +146,7 @@ type mark struct {
 //	<id>.<state>     a mark: the transaction reached <state> (applied,
 //	                 failed, rolled-back, restore-failed, resolved)
 //	baseline.json    the original of every key tcptune ever changed
+//	summary.json     what status shows, a cache checked against the listing
 //	.*               temp files, removed under the lock
 //
 // So the directory listing alone answers "is there a crashed transaction"
@@ -203,6 +204,15 @@ func (l *listing) find(id string) *entry {
 		}
 	}
 	return nil
+}
+
+// add notes a record just written, in the state it reached.
+func (l *listing) add(r *Record) {
+	e := &entry{id: r.ID, seq: r.Seq, record: true}
+	if r.State != TxApplying {
+		e.mark, e.marks = r.State, []TxState{r.State}
+	}
+	l.entries = append(l.entries, e)
 }
 
 // scan lists the state directory by name.
@@ -541,18 +551,23 @@ func (s store) prune(l *listing, keep int) error {
 		return nil
 	}
 	var errs []error
-	for _, e := range l.entries[:len(l.entries)-keep] {
-		if st := e.state(); st == TxApplying || st == TxRestoreFailed {
+	n := len(l.entries) - keep
+	left := make([]*entry, 0, keep+1)
+	for i, e := range l.entries {
+		if st := e.state(); i >= n || st == TxApplying || st == TxRestoreFailed {
+			left = append(left, e)
 			continue
 		}
 		if err := os.Remove(s.path(e.id)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			errs = append(errs, err)
+			left = append(left, e)
 			continue
 		}
 		for _, m := range e.marks {
 			_ = os.Remove(s.markPath(e.id, m))
 		}
 	}
+	l.entries = left
 	return errors.Join(errs...)
 }
 
