@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"slices"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -74,7 +75,16 @@ func (f AuditFilter) match(r Record) bool {
 // first) that match f, oldest first. A missing file is no records. A line
 // that does not decode - the torn tail of a write cut by a crash - is
 // skipped and counted in skipped.
+//
+// With f.Last set, only the file's tail is read when it holds enough
+// matching records (status shows the last few of a file that grows with
+// every apply: its cost must not); skipped then counts the lines read.
 func ReadAudit(path string, f AuditFilter) (recs []Record, skipped int, err error) {
+	if f.Last > 0 {
+		if recs, skipped, ok, err := tailAudit(path, f); err != nil || ok {
+			return recs, skipped, err
+		}
+	}
 	for _, p := range []string{path + ".1", path} {
 		file, err := openRead(p)
 		if errors.Is(err, fs.ErrNotExist) {
@@ -94,6 +104,63 @@ func ReadAudit(path string, f AuditFilter) (recs []Record, skipped int, err erro
 		recs = recs[len(recs)-f.Last:]
 	}
 	return recs, skipped, nil
+}
+
+// tailAudit reads growing tails of path until they hold f.Last matching
+// records; ok is false when the whole file would be needed.
+func tailAudit(path string, f AuditFilter) (recs []Record, skipped int, ok bool, err error) {
+	file, err := openRead(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, 0, false, nil
+	}
+	if err != nil {
+		return nil, 0, false, fmt.Errorf("read audit file: %w", err)
+	}
+	defer file.Close()
+	st, err := file.Stat()
+	if err != nil {
+		return nil, 0, false, fmt.Errorf("read audit file: %w", err)
+	}
+	size := st.Size()
+	for chunk := int64(16 << 10); ; chunk *= 4 {
+		whole := chunk >= size
+		if whole {
+			chunk = size
+		}
+		buf := make([]byte, chunk)
+		if _, err := file.ReadAt(buf, size-chunk); err != nil && err != io.EOF {
+			return nil, 0, false, fmt.Errorf("read audit file %s: %w", path, err)
+		}
+		// The first line is most likely cut: start after it. Decode from
+		// the end, only as many lines as it takes.
+		if i := bytes.IndexByte(buf, '\n'); i >= 0 && !whole {
+			buf = buf[i+1:]
+		}
+		lines := bytes.Split(buf, []byte{'\n'})
+		var got []Record
+		bad := 0
+		for i := len(lines) - 1; i >= 0 && len(got) < f.Last; i-- {
+			line := bytes.TrimSpace(lines[i])
+			if len(line) == 0 {
+				continue
+			}
+			var rec Record
+			if err := json.Unmarshal(line, &rec); err != nil || rec.Key == "" {
+				bad++
+				continue
+			}
+			if f.match(rec) {
+				got = append(got, rec)
+			}
+		}
+		if len(got) >= f.Last {
+			slices.Reverse(got)
+			return got, bad, true, nil
+		}
+		if whole {
+			return nil, 0, false, nil // the rotated file too, then
+		}
+	}
 }
 
 func parseAudit(r io.Reader, f AuditFilter) (recs []Record, skipped int, err error) {

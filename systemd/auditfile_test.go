@@ -131,3 +131,41 @@ func TestAuditFileNeverFollowsLinks(t *testing.T) {
 		t.Fatal("audit blocked on a FIFO")
 	}
 }
+
+// TestReadAuditLastReadsTail: Last N from a long file equals reading it
+// whole, whether or not the tail covers them.
+func TestReadAuditLastReadsTail(t *testing.T) {
+	p := filepath.Join(t.TempDir(), AuditFileName)
+	a := &Auditor{File: p}
+	for i := 0; i < 2000; i++ {
+		k := "net.core.somaxconn"
+		if i%7 == 0 {
+			k = "net.ipv4.tcp_fin_timeout"
+		}
+		if err := a.Record(Record{Time: time.Unix(int64(i), 0).UTC(), Action: ActionApply, Key: k, After: strings.Repeat("x", i%50)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, _, err := ReadAudit(p, AuditFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []AuditFilter{{Last: 10}, {Last: 1500}, {Last: 10, Key: "net.ipv4.tcp_fin_timeout"}, {Last: 5000}} {
+		got, _, err := ReadAudit(p, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []Record
+		for _, r := range all {
+			if f.match(r) {
+				want = append(want, r)
+			}
+		}
+		if len(want) > f.Last {
+			want = want[len(want)-f.Last:]
+		}
+		if d := cmp.Diff(want, got); d != "" {
+			t.Errorf("%+v: tail differs from the whole file:\n%s", f, d)
+		}
+	}
+}
