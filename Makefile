@@ -42,6 +42,7 @@ test: test-deps lint
 fuzz:
 	$(GO) test ./profiles -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./sysctl -run '^$$' -fuzz '^FuzzParseKey$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./apply -run '^$$' -fuzz '^FuzzParseRecord$$' -fuzztime $(FUZZTIME)
 
 install: build
 	install -D -m 0755 bin/tcptune $(DESTDIR)$(PREFIX)/bin/tcptune

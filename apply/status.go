@@ -103,7 +103,7 @@ func LoadStatus(opts Options) (*Status, error) {
 		if !slices.ContainsFunc(s.Corrupt, func(x CorruptRecord) bool { return x.ID == c.ID }) {
 			s.Corrupt = append(s.Corrupt, c)
 		}
-		s.Crashed = append(s.Crashed, TxSummary{ID: c.ID, State: c.State, Error: c.Error})
+		s.Crashed = append(s.Crashed, TxSummary{ID: c.ID, State: c.State, Profiles: []string{}, Error: c.Error})
 	}
 	for _, r := range crashed {
 		if (r.State == TxApplying && !s.InProgress) || r.State == TxRestoreFailed {

@@ -219,6 +219,11 @@ func TestRollbackBaselineCLI(t *testing.T) {
 	if code != ExitChanges || !strings.Contains(out, "CORRUPT") {
 		t.Errorf("status with a corrupt record: exit %d\n%s%s", code, out, errs)
 	}
+	code, out, errs = run(t, append([]string{"status", "-o", "json"}, txDirs(dir)...)...)
+	if code != ExitChanges {
+		t.Errorf("status -o json with a corrupt record: exit %d\n%s", code, errs)
+	}
+	conform(t, schemas(t), "status", "status (corrupt record)", out)
 	code, _, errs = run(t, args...)
 	if code != ExitError || !strings.Contains(errs, "rollback --baseline") {
 		t.Errorf("apply over a corrupt record: exit %d\n%s", code, errs)
