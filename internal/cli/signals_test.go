@@ -239,3 +239,42 @@ func TestRollbackBaselineCLI(t *testing.T) {
 		t.Errorf("apply after rollback --baseline: exit %d\n%s", code, errs)
 	}
 }
+
+// TestReconcileStopsOnEverySignal: SIGINT, SIGTERM, SIGHUP and SIGQUIT
+// stop reconcile cleanly: exit 0, and its state says not running (a SIGHUP
+// used to leave "running: true" for a dead pid).
+func TestReconcileStopsOnEverySignal(t *testing.T) {
+	bin := buildTcptune(t)
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT} {
+		dir := t.TempDir()
+		writeFakeRoot(t, filepath.Join(dir, "proc"), nil)
+		cmd := exec.Command(bin, append([]string{"reconcile", "fail-fast", "--interval", "100ms"}, append(txDirs(dir), persistFlags(dir)...)...)...)
+		cmd.Env = append(os.Environ(), envNoJournal+"=1", "NOTIFY_SOCKET=")
+		var errb strings.Builder
+		cmd.Stderr = &errb
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		statePath := filepath.Join(dir, "state", "reconcile.json")
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			if b, err := os.ReadFile(statePath); err == nil && strings.Contains(string(b), `"checks": 2`) {
+				break
+			}
+			if time.Now().After(deadline) {
+				_ = cmd.Process.Kill()
+				_ = cmd.Wait()
+				t.Fatalf("%v: reconcile never checked twice\n%s", sig, errb.String())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		_ = cmd.Process.Signal(sig)
+		if err := cmd.Wait(); err != nil {
+			t.Errorf("%v: reconcile exit: %v\n%s", sig, err, errb.String())
+		}
+		b, _ := os.ReadFile(statePath)
+		if !strings.Contains(string(b), `"running": false`) {
+			t.Errorf("%v: state after stop:\n%s", sig, b)
+		}
+	}
+}
