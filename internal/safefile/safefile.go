@@ -42,9 +42,19 @@ func Open(path string, follow Follow) (*os.File, error) {
 		flags |= unix.O_NOFOLLOW
 	}
 	f, err := os.OpenFile(path, flags, 0)
+	if follow == FollowLinks && err != nil {
+		return nil, err // ELOOP here is a loop of links, not a refusal
+	}
+	return regular(f, err)
+}
+
+// regular returns f when it is a regular file; otherwise it closes f. A
+// symlink refused by O_NOFOLLOW (ELOOP) is reported as ErrNotRegular.
+func regular(f *os.File, err error) (*os.File, error) {
 	if err != nil {
-		if errors.Is(err, unix.ELOOP) && follow == NoFollow {
-			return nil, fmt.Errorf("%s: is a symlink; tcptune never follows one here: %w", path, ErrNotRegular)
+		var pe *fs.PathError
+		if errors.Is(err, unix.ELOOP) && errors.As(err, &pe) {
+			return nil, fmt.Errorf("%s: is a symlink; tcptune never follows one here: %w", pe.Path, ErrNotRegular)
 		}
 		return nil, err
 	}
@@ -55,7 +65,7 @@ func Open(path string, follow Follow) (*os.File, error) {
 	}
 	if !st.Mode().IsRegular() {
 		f.Close()
-		return nil, fmt.Errorf("%s: is a %s: %w", path, kind(st.Mode()), ErrNotRegular)
+		return nil, fmt.Errorf("%s: is a %s: %w", f.Name(), kind(st.Mode()), ErrNotRegular)
 	}
 	return f, nil
 }
@@ -80,23 +90,7 @@ func ReadFile(path string, limit int64, follow Follow) ([]byte, error) {
 // OpenAppend opens (creating with perm) a regular file for appending,
 // without following a symlink and without blocking on a FIFO.
 func OpenAppend(path string, perm fs.FileMode) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, perm)
-	if err != nil {
-		if errors.Is(err, unix.ELOOP) {
-			return nil, fmt.Errorf("%s: is a symlink; tcptune never writes through one: %w", path, ErrNotRegular)
-		}
-		return nil, err
-	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		f.Close()
-		return nil, fmt.Errorf("%s: is a %s: %w", path, kind(st.Mode()), ErrNotRegular)
-	}
-	return f, nil
+	return regular(os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, perm))
 }
 
 func kind(m fs.FileMode) string {
