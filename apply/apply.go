@@ -58,7 +58,7 @@ func Apply(ctx context.Context, r *profiles.Resolved, opts Options) (*Result, er
 		return res, nil
 	}
 
-	rec, err := o.begin(st, l, plan, toSet, pp)
+	rec, err := o.begin(st, l, plan, toSet, pp, res)
 	if err != nil {
 		return fail(err)
 	}
@@ -186,7 +186,7 @@ func settingsOf(p *Plan) []Setting {
 
 // begin records the transaction durably: nothing is written before this
 // returns.
-func (o Options) begin(st store, l *listing, plan *Plan, toSet []Change, pp *persistPlan) (*Record, error) {
+func (o Options) begin(st store, l *listing, plan *Plan, toSet []Change, pp *persistPlan, res *Result) (*Record, error) {
 	seq := 1
 	if e := l.last(); e != nil {
 		seq = e.seq + 1
@@ -210,7 +210,8 @@ func (o Options) begin(st store, l *listing, plan *Plan, toSet []Change, pp *per
 	}
 	// The baseline first: the record's directory fsync makes both durable,
 	// and every record's keys are then in the baseline.
-	if err := st.extendBaseline(toSet, snap); err != nil {
+	warn := func(w string) { res.Warnings = append(res.Warnings, w) }
+	if err := st.extendBaseline(l, toSet, snap, warn); err != nil {
 		return nil, err
 	}
 	if err := st.create(rec); err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 
 	"github.com/tcptune/tcptune/internal/safefile"
@@ -72,16 +73,30 @@ func validBaseline(path string, bl *Baseline) (*Baseline, error) {
 // something was added (the first transaction touching a key): temp file,
 // fsync, rename; the record's directory fsync that follows makes the
 // rename durable before the first write.
-func (s store) extendBaseline(toSet []Change, snap *FileSnapshot) error {
+//
+// A baseline that cannot be read (tampered, or not a regular file) does not
+// block apply: it is moved aside to baseline.json.corrupt and rebuilt from
+// the records still there (their originals, oldest first), with a warning.
+func (s store) extendBaseline(l *listing, toSet []Change, snap *FileSnapshot, warn func(string)) error {
 	bl, err := s.readBaseline()
+	rebuilt := false
+	if errors.Is(err, errCorrupt) {
+		aside := s.baselinePath() + ".corrupt"
+		if rerr := os.Rename(s.baselinePath(), aside); rerr != nil {
+			return fmt.Errorf("%w; and it cannot be moved aside: %w", err, rerr)
+		}
+		bl = s.rebuildBaseline(l)
+		warn(fmt.Sprintf("%v; moved to %s and rebuilt from the %d records kept", err, aside, len(l.entries)))
+		err, rebuilt = nil, true
+	}
 	if err != nil {
-		return fmt.Errorf("%w; move it away to start a new baseline", err)
+		return err
 	}
 	have := make(map[string]bool, len(bl.Keys))
 	for _, k := range bl.Keys {
 		have[k.Key.String()] = true
 	}
-	grew := false
+	grew := rebuilt
 	for _, c := range toSet {
 		if !have[c.Key.String()] {
 			have[c.Key.String()] = true
@@ -96,6 +111,12 @@ func (s store) extendBaseline(toSet []Change, snap *FileSnapshot) error {
 	if !grew {
 		return nil
 	}
+	return s.writeBaseline(bl)
+}
+
+// writeBaseline replaces the baseline: temp file, fsync, rename (the
+// record's directory fsync follows).
+func (s store) writeBaseline(bl *Baseline) error {
 	b, err := json.MarshalIndent(bl, "", "  ")
 	if err != nil {
 		return err
@@ -107,4 +128,26 @@ func (s store) extendBaseline(toSet []Change, snap *FileSnapshot) error {
 		return fmt.Errorf("record baseline: %w", err)
 	}
 	return nil
+}
+
+// rebuildBaseline collects, oldest record first, the first original of
+// each key and the first persisted-file snapshot; unreadable records are
+// skipped.
+func (s store) rebuildBaseline(l *listing) *Baseline {
+	bl := &Baseline{Format: recordFormat}
+	have := map[string]bool{}
+	recs, _, _ := s.loadAll(l.entries)
+	for _, r := range recs {
+		for _, o := range r.Originals {
+			if !have[o.Key.String()] {
+				have[o.Key.String()] = true
+				bl.Keys = append(bl.Keys, Original{Key: o.Key, Value: o.Value, Target: o.Value})
+			}
+		}
+		if bl.Persist == nil && r.Persist != nil && r.Persist.Changed {
+			cp := *r.Persist
+			bl.Persist = &cp
+		}
+	}
+	return bl
 }

@@ -483,13 +483,18 @@ func TestFIFOsAndLinksNeverBlock(t *testing.T) {
 		})
 	})
 	t.Run("baseline", func(t *testing.T) {
+		// Not a brick either: moved aside, rebuilt, warned about.
 		e := newTxEnv(t, stock)
 		st := store{dir: e.opts.StateDir}
 		must(t, st.ensure())
 		must(t, syscall.Mkfifo(st.baselinePath(), 0o644))
 		within(t, "apply with a FIFO baseline", func() {
-			if _, err := Apply(context.Background(), r, e.opts); err == nil || !strings.Contains(err.Error(), "FIFO") {
-				t.Errorf("apply: %v", err)
+			res, err := Apply(context.Background(), r, e.opts)
+			if err != nil || !strings.Contains(strings.Join(res.Warnings, "\n"), "FIFO") {
+				t.Errorf("apply: %v %v", err, res.Warnings)
+			}
+			if fi, err := os.Lstat(st.baselinePath() + ".corrupt"); err != nil || fi.Mode()&os.ModeNamedPipe == 0 {
+				t.Errorf("the FIFO was not moved aside: %v", err)
 			}
 		})
 	})
@@ -541,5 +546,34 @@ func TestLitterSweptAndNoTmp(t *testing.T) {
 	}
 	if des, _ := os.ReadDir(tmp); len(des) != 0 {
 		t.Errorf("temp files in $TMPDIR: %v", des)
+	}
+}
+
+// A tampered baseline (a key outside the policy) is never restored from,
+// and an undecodable one is rebuilt from the records.
+func TestCorruptBaseline(t *testing.T) {
+	e := newTxEnv(t, stock)
+	before := tree(t, e.fs.Root())
+	r := builtin(t, profiles.FailFast)
+	_, err := Apply(context.Background(), r, e.opts)
+	must(t, err)
+	st := store{dir: e.opts.StateDir}
+	good, err := os.ReadFile(st.baselinePath())
+	must(t, err)
+	tampered := strings.Replace(string(good), "net.ipv4.tcp_fin_timeout", "kernel.core_pattern", 1)
+	must(t, os.WriteFile(st.baselinePath(), []byte(tampered), 0o644))
+	if _, err := RollbackBaseline(context.Background(), e.opts); !errors.Is(err, errCorrupt) {
+		t.Errorf("rollback --baseline from a tampered baseline: %v", err)
+	}
+	must(t, os.WriteFile(st.baselinePath(), []byte("{torn"), 0o644))
+	res, err := Apply(context.Background(), profileFile(t, "name: q\nsettings:\n  net.core.somaxconn: 1234\n"), e.opts)
+	must(t, err)
+	if !strings.Contains(strings.Join(res.Warnings, "\n"), "rebuilt from the 1 records") {
+		t.Errorf("warnings: %v", res.Warnings)
+	}
+	_, err = RollbackBaseline(context.Background(), e.opts)
+	must(t, err)
+	if d := cmp.Diff(before, tree(t, e.fs.Root())); d != "" {
+		t.Errorf("the rebuilt baseline did not restore:\n%s", d)
 	}
 }
