@@ -452,6 +452,8 @@ func TestFIFOsAndLinksNeverBlock(t *testing.T) {
 		must(t, os.Symlink(filepath.Join(d, "gone"), filepath.Join(d, "60-dangling.conf")))
 		must(t, os.MkdirAll(filepath.Dir(e.opts.SysctlConf), 0o755))
 		must(t, syscall.Mkfifo(e.opts.SysctlConf, 0o644))
+		must(t, os.MkdirAll(filepath.Dir(e.opts.SearchDirs[1]), 0o755))
+		must(t, syscall.Mkfifo(e.opts.SearchDirs[1], 0o644)) // a FIFO where a directory belongs
 		within(t, "apply with a FIFO in sysctl.d", func() {
 			res, err := Apply(context.Background(), r, e.opts)
 			if err != nil {
@@ -459,7 +461,7 @@ func TestFIFOsAndLinksNeverBlock(t *testing.T) {
 				return
 			}
 			w := strings.Join(res.Warnings, "\n")
-			if !strings.Contains(w, "50-fifo.conf skipped") || !strings.Contains(w, "60-dangling.conf skipped") {
+			if !strings.Contains(w, "50-fifo.conf skipped") || !strings.Contains(w, "60-dangling.conf skipped") || !strings.Contains(w, "run/sysctl.d skipped") {
 				t.Errorf("warnings do not name the skipped files: %v", res.Warnings)
 			}
 		})
@@ -479,6 +481,16 @@ func TestFIFOsAndLinksNeverBlock(t *testing.T) {
 			}
 			if _, err := Apply(context.Background(), r, e.opts); !errors.Is(err, ErrCrashed) {
 				t.Errorf("apply: %v, want ErrCrashed naming the record", err)
+			}
+		})
+	})
+	t.Run("state-dir", func(t *testing.T) {
+		e := newTxEnv(t, stock)
+		must(t, os.MkdirAll(e.opts.StateDir, 0o755))
+		must(t, syscall.Mkfifo(filepath.Join(e.opts.StateDir, "tx"), 0o644))
+		within(t, "status with a FIFO as the record directory", func() {
+			if _, err := LoadStatus(e.opts); err == nil {
+				t.Error("status read a FIFO as the record directory")
 			}
 		})
 	})

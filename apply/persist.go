@@ -217,19 +217,19 @@ const maxConfSize = 8 << 20
 // persisted file (renameio names them "." + name + digits). Called with
 // the lock held.
 func sweepPersistTemps(dir, name string) {
-	des, err := os.ReadDir(dir)
+	names, err := safefile.ReadDirNames(dir)
 	if err != nil {
 		return
 	}
 	prefix := "." + name
-	for _, de := range des {
-		n := de.Name()
+	for _, n := range names {
 		rest, ok := strings.CutPrefix(n, prefix)
-		if !ok || rest == "" || !de.Type().IsRegular() {
+		if !ok || rest == "" || strings.Trim(rest, "-0123456789") != "" {
 			continue
 		}
-		if strings.Trim(rest, "-0123456789") == "" {
-			_ = os.Remove(filepath.Join(dir, n))
+		p := filepath.Join(dir, n)
+		if fi, err := os.Lstat(p); err == nil && fi.Mode().IsRegular() {
+			_ = os.Remove(p)
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 
 	"github.com/tcptune/tcptune/internal/safefile"
 	"github.com/tcptune/tcptune/sysctl"
@@ -80,13 +81,13 @@ func skippable(err error) bool {
 func (b bootConfig) systemdFiles() ([]confFile, error) {
 	byName := map[string]string{}
 	for _, d := range b.dirs {
-		entries, err := os.ReadDir(d)
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		names, err := safefile.ReadDirNames(d)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+		case errors.Is(err, syscall.ENOTDIR):
+			b.skipped(d, err) // a FIFO or a file where a directory belongs
+		case err != nil:
 			return nil, fmt.Errorf("read %s: %w", d, err)
-		}
-		names := make([]string, 0, len(entries))
-		for _, e := range entries {
-			names = append(names, e.Name())
 		}
 		if b.overlay != nil && filepath.Dir(b.overlayPath) == filepath.Clean(d) {
 			names = append(names, filepath.Base(b.overlayPath))

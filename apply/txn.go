@@ -218,15 +218,10 @@ func (l *listing) add(r *Record) {
 // scan lists the state directory by name.
 func (s store) scan() (*listing, error) {
 	l := &listing{}
-	d, err := os.Open(s.txDir())
+	names, err := safefile.ReadDirNames(s.txDir()) // unsorted: sorted by seq below
 	if errors.Is(err, fs.ErrNotExist) {
 		return l, nil
 	}
-	if err != nil {
-		return nil, fmt.Errorf("read state directory: %w", err)
-	}
-	names, err := d.Readdirnames(-1) // unsorted: sorted by seq below
-	d.Close()
 	if err != nil {
 		return nil, fmt.Errorf("read state directory: %w", err)
 	}

@@ -106,3 +106,15 @@ func kind(m fs.FileMode) string {
 	}
 	return m.Type().String()
 }
+
+// ReadDirNames lists a directory, unsorted, without blocking: O_DIRECTORY
+// makes a FIFO (or any non-directory) at the path fail with ENOTDIR
+// instead of opening it.
+func ReadDirNames(dir string) ([]string, error) {
+	d, err := os.OpenFile(dir, os.O_RDONLY|unix.O_DIRECTORY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	return d.Readdirnames(-1)
+}
