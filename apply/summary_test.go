@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -80,5 +81,29 @@ func TestSummaryEqualsDecoding(t *testing.T) {
 	must(t, err)
 	if len(s.Transactions) == 0 || s.Transactions[0].ID == "999999-20250102T030405Z" {
 		t.Errorf("a stale summary was used: %+v", s.Transactions)
+	}
+}
+
+// TestDirectoryFsyncsOfAnApply: a steady-state apply (the baseline already
+// knows its keys) fsyncs exactly two directories: the record's before the
+// first write and the persisted file's after its rename. Pruning, the
+// applied mark and the summary are not synchronous.
+func TestDirectoryFsyncsOfAnApply(t *testing.T) {
+	e := newTxEnv(t, stock)
+	body := func(v string) *profiles.Resolved {
+		return profileFile(t, "name: p\nsettings:\n  net.core.somaxconn: "+v+"\n")
+	}
+	for i := 0; i < MaxRecords+1; i++ {
+		_, err := Apply(context.Background(), body([]string{"1000", "2000"}[i%2]), e.opts)
+		must(t, err)
+	}
+	var dirs []string
+	syncDirHook = func(dir string) error { dirs = append(dirs, dir); return nil }
+	defer func() { syncDirHook = nil }()
+	_, err := Apply(context.Background(), body("3000"), e.opts)
+	must(t, err)
+	want := []string{filepath.Join(e.opts.StateDir, "tx"), e.opts.PersistDir}
+	if d := cmp.Diff(want, dirs); d != "" {
+		t.Errorf("directory fsyncs (-want +got):\n%s", d)
 	}
 }
