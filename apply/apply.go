@@ -23,6 +23,10 @@ func Apply(ctx context.Context, r *profiles.Resolved, opts Options) (*Result, er
 	if err := o.check(r, res); err != nil {
 		return fail(err)
 	}
+	if o.NoPersist && o.NoPersistReason != "" {
+		res.PersistSkipped = o.NoPersistReason
+		res.Warnings = append(res.Warnings, "not persisted: "+o.NoPersistReason)
+	}
 	st := store{dir: o.StateDir}
 	var l *listing    // read once, under the lock
 	var prev *summary // status's summary matching l, if any
@@ -108,6 +112,9 @@ func (o Options) prepare(st store, res *Result) (*listing, error) {
 		if r.Origin != o.Origin || r.State != TxApplying {
 			return nil, crashedErr(r)
 		}
+	}
+	if err := o.checkTargets(crashed); err != nil {
+		return nil, err
 	}
 	for i := len(crashed) - 1; i >= 0; i-- {
 		r := crashed[i]
@@ -201,6 +208,9 @@ func (o Options) begin(st store, l *listing, plan *Plan, toSet []Change, pp *per
 		SysctlRoot: o.FS.Root(), Netns: o.Netns.String(), Started: now, Plan: plan,
 		Origin: o.Origin, Originals: []Original{},
 	}
+	if err := o.stamp(rec); err != nil {
+		return nil, err
+	}
 	for _, c := range toSet {
 		rec.Originals = append(rec.Originals, Original{Key: c.Key, Value: c.Before, Target: c.After})
 	}
@@ -211,7 +221,7 @@ func (o Options) begin(st store, l *listing, plan *Plan, toSet []Change, pp *per
 	// The baseline first: the record's directory fsync makes both durable,
 	// and every record's keys are then in the baseline.
 	warn := func(w string) { res.Warnings = append(res.Warnings, w) }
-	if err := st.extendBaseline(l, toSet, snap, warn); err != nil {
+	if err := st.extendBaseline(l, toSet, snap, rec.Where, warn); err != nil {
 		return nil, err
 	}
 	if err := st.create(rec); err != nil {

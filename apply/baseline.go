@@ -22,6 +22,9 @@ type Baseline struct {
 	// Keys in the order they were first changed; Target = Value.
 	Keys    []Original    `json:"keys"`
 	Persist *FileSnapshot `json:"persist,omitempty"`
+	// Where is the target of the first transaction (target.go):
+	// 'rollback --baseline' refuses another one.
+	Where *Where `json:"where,omitempty"`
 }
 
 const baselineName = "baseline.json"
@@ -77,7 +80,7 @@ func validBaseline(path string, bl *Baseline) (*Baseline, error) {
 // A baseline that cannot be read (tampered, or not a regular file) does not
 // block apply: it is moved aside to baseline.json.corrupt and rebuilt from
 // the records still there (their originals, oldest first), with a warning.
-func (s store) extendBaseline(l *listing, toSet []Change, snap *FileSnapshot, warn func(string)) error {
+func (s store) extendBaseline(l *listing, toSet []Change, snap *FileSnapshot, where *Where, warn func(string)) error {
 	bl, err := s.readBaseline()
 	rebuilt := false
 	if errors.Is(err, errCorrupt) {
@@ -97,6 +100,9 @@ func (s store) extendBaseline(l *listing, toSet []Change, snap *FileSnapshot, wa
 		have[k.Key.String()] = true
 	}
 	grew := rebuilt
+	if bl.Where == nil && where != nil {
+		bl.Where, grew = where, true
+	}
 	for _, c := range toSet {
 		if !have[c.Key.String()] {
 			have[c.Key.String()] = true

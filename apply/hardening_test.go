@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/tcptune/tcptune/netns"
 	"github.com/tcptune/tcptune/profiles"
 	"github.com/tcptune/tcptune/sysctl"
 )
@@ -126,7 +127,7 @@ func TestRecordFailureIsNotRestoreIncomplete(t *testing.T) {
 // namespace) changes nothing: no record, no header-only persisted file.
 func TestHostWideOnlyChangesNothing(t *testing.T) {
 	e := newTxEnv(t, stock)
-	e.opts.Netns = sysctl.NetnsChild
+	e.opts.Netns = netns.Child
 	r := profileFile(t, "name: hw\nsettings:\n  net.core.netdev_max_backlog: 5000\n  net.core.rmem_max: 4194304\n")
 	res, err := Apply(context.Background(), r, e.opts)
 	must(t, err)
@@ -334,6 +335,7 @@ func writeRecord(t *testing.T, e *txEnv, body string, id string) {
 	t.Helper()
 	st := store{dir: e.opts.StateDir}
 	must(t, st.ensure())
+	body = strings.Replace(body, `"state":`, `"sysctl_root":"`+e.fs.Root()+`","state":`, 1) // applied here
 	must(t, os.WriteFile(st.path(id), []byte(body), 0o644))
 }
 

@@ -44,6 +44,9 @@ func Rollback(ctx context.Context, opts Options, to string) (*RollbackResult, er
 	}
 	defer lk.release()
 	targets, err := rollbackTargets(st, to)
+	if err == nil {
+		err = o.checkTargets(targets)
+	}
 	if err != nil {
 		res.Failed = true
 		return res, err
@@ -205,6 +208,12 @@ func RollbackBaseline(ctx context.Context, opts Options) (*RollbackResult, error
 	if len(bl.Keys) == 0 && bl.Persist == nil {
 		res.Failed = true
 		return res, fmt.Errorf("%w: the baseline is empty (tcptune never changed a key here)", ErrNoTransaction)
+	}
+	if bl.Where != nil {
+		if err := o.checkTargets([]*Record{{ID: "baseline", SysctlRoot: bl.Where.SysctlRoot, Where: bl.Where}}); err != nil {
+			res.Failed = true
+			return res, err
+		}
 	}
 	settings, rerr := restore(o.IO, bl.Keys)
 	res.Settings = append(res.Settings, settings...)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tcptune/tcptune/apply"
+	"github.com/tcptune/tcptune/netns"
 	"github.com/tcptune/tcptune/profiles"
 	"github.com/tcptune/tcptune/sysctl"
 )
@@ -25,7 +26,7 @@ import (
 func TestKilledCorrectionRecovers(t *testing.T) {
 	f := newFixture(t)
 	ao := apply.Options{
-		FS: f.fs, Netns: sysctl.NetnsInitial, StateDir: f.state, NoPersist: true,
+		FS: f.fs, Netns: netns.Initial, StateDir: f.state, NoPersist: true,
 		LockWait: 5 * time.Second, Version: "test", Origin: Origin, RecoverOwnCrash: true,
 	}
 	killed := ao
@@ -37,7 +38,7 @@ func TestKilledCorrectionRecovers(t *testing.T) {
 	done := make(chan struct{})
 	go func() { defer close(done); apply.Apply(context.Background(), f.r, killed) }()
 	<-done
-	if _, err := apply.Apply(context.Background(), f.r, apply.Options{FS: f.fs, Netns: sysctl.NetnsInitial, StateDir: f.state, NoPersist: true}); !errors.Is(err, apply.ErrCrashed) {
+	if _, err := apply.Apply(context.Background(), f.r, apply.Options{FS: f.fs, Netns: netns.Initial, StateDir: f.state, NoPersist: true}); !errors.Is(err, apply.ErrCrashed) {
 		t.Fatalf("the kill left no crashed transaction: %v", err)
 	}
 

@@ -69,6 +69,7 @@ Exit status: 0 after a clean stop, 1 error (bad profile or flags).`,
 			}
 			ao := tf.options(g)
 			ao.NoPersist, ao.StrictPersist = noPersist, strict
+			g.persistDefault(cmd, &ao)
 			// A correction left unfinished by a reconcile that was killed
 			// is rolled back by the next one, which then enforces again.
 			ao.Origin, ao.RecoverOwnCrash = reconcile.Origin, true
