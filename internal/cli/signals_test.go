@@ -224,6 +224,11 @@ func TestRollbackBaselineCLI(t *testing.T) {
 		t.Errorf("status -o json with a corrupt record: exit %d\n%s", code, errs)
 	}
 	conform(t, schemas(t), "status", "status (corrupt record)", out)
+	code, out, _ = run(t, append([]string{"status", "-o", "prometheus"}, txDirs(dir)...)...)
+	if code != ExitChanges || !strings.Contains(out, "tcptune_corrupt_records 1\n") {
+		t.Errorf("status -o prometheus with a corrupt record: exit %d\n%s", code, out)
+	}
+	checkExposition(t, out)
 	code, _, errs = run(t, args...)
 	if code != ExitError || !strings.Contains(errs, "rollback --baseline") {
 		t.Errorf("apply over a corrupt record: exit %d\n%s", code, errs)
