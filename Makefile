@@ -49,6 +49,7 @@ boot-test:
 fuzz:
 	$(GO) test ./profiles -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./sysctl -run '^$$' -fuzz '^FuzzParseKey$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./apply -run '^$$' -fuzz '^FuzzParseRecord$$' -fuzztime $(FUZZTIME)
 
 install: build
 	install -D -m 0755 bin/tcptune $(DESTDIR)$(PREFIX)/bin/tcptune

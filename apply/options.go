@@ -107,6 +107,12 @@ type Options struct {
 	// Listeners, when set, produces the restart list after an apply that
 	// raised net.core.somaxconn.
 	Listeners ListenerSource
+	// Origin is recorded in each transaction ("reconcile" for the loop's
+	// corrections; "" for apply). With RecoverOwnCrash, an apply that finds
+	// crashed transactions all of its own Origin (the same service killed
+	// mid-correction) rolls them back and goes on instead of refusing.
+	Origin          string
+	RecoverOwnCrash bool
 	// AfterWrite, when set, is called after write i (1-based) was read back
 	// and verified; tests use it to pause or kill mid-transaction.
 	AfterWrite func(i int, k sysctl.Key)

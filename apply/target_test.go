@@ -39,7 +39,7 @@ func TestRollbackRefusesOtherSysctlRoot(t *testing.T) {
 		t.Fatalf("rollback on the right root: %v", err)
 	}
 	st := store{dir: e.opts.StateDir}
-	r, err := st.load(res.Transaction)
+	r, err := st.loadID(res.Transaction)
 	must(t, err)
 	if r.State != TxRolledBack || r.Where == nil || r.Where.SysctlRoot != e.fs.Root() || r.Where.Netns != nil {
 		t.Errorf("record after rollback: state %s where %+v", r.State, r.Where)

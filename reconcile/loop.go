@@ -5,7 +5,7 @@
 // systemd), to StateDir/reconcile.json (shown by `tcptune status`), to
 // sd_notify's STATUS= and, optionally, to a Prometheus textfile.
 //
-// Stopping (ctx cancelled: SIGTERM, SIGINT) never rolls the profile back:
+// Stopping (ctx cancelled: SIGTERM, SIGINT, SIGHUP, SIGQUIT) never rolls the profile back:
 // tuned's rollback-on-exit turns a service restart into an outage, and the
 // values were right.
 package reconcile
@@ -23,6 +23,11 @@ import (
 	"github.com/tcptune/tcptune/profiles"
 	"github.com/tcptune/tcptune/systemd"
 )
+
+// Origin is what reconcile's corrections record as their apply.Options
+// Origin, so that a restarted reconcile recognises (and rolls back) a
+// correction its killed predecessor left unfinished.
+const Origin = "reconcile"
 
 // ApplyFunc applies r through apply's transaction. The CLI passes
 // apply.Apply with the same Options `tcptune apply` would use.

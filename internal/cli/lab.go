@@ -266,7 +266,7 @@ func writeFileWith(path string, fn func(*os.File) error) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	t, err := renameio.NewPendingFile(path, renameio.WithPermissions(0o644))
+	t, err := renameio.NewPendingFile(path, renameio.WithPermissions(0o644), renameio.WithTempDir(filepath.Dir(path)))
 	if err != nil {
 		return err
 	}
