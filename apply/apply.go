@@ -225,6 +225,9 @@ func (o Options) begin(st store, l *listing, plan *Plan, toSet []Change, pp *per
 	}
 	for _, c := range toSet {
 		rec.Originals = append(rec.Originals, Original{Key: c.Key, Value: c.Before, Target: c.After})
+		if validate.KeyAllowed(c.Key) != nil { // passed check() under an allow: grant
+			rec.Granted = append(rec.Granted, c.Key.String())
+		}
 	}
 	var snap *FileSnapshot
 	if pp != nil {

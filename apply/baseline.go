@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/tcptune/tcptune/internal/safefile"
+	"github.com/tcptune/tcptune/validate"
 )
 
 // Baseline is the original value of every key tcptune ever changed (the
@@ -25,6 +26,8 @@ type Baseline struct {
 	// Where is the target of the first transaction (target.go):
 	// 'rollback --baseline' refuses another one.
 	Where *Where `json:"where,omitempty"`
+	// Granted: as in a Record, the keys written under an allow: grant.
+	Granted []string `json:"granted,omitempty"`
 }
 
 const baselineName = "baseline.json"
@@ -63,7 +66,7 @@ func (s store) readBaseline() (*Baseline, error) {
 
 func validBaseline(path string, bl *Baseline) (*Baseline, error) {
 	// The same checks as a record's originals.
-	r := Record{Format: recordFormat, ID: "000000-19700101T000000Z", State: TxApplying, Originals: bl.Keys, Persist: bl.Persist}
+	r := Record{Format: recordFormat, ID: "000000-19700101T000000Z", State: TxApplying, Originals: bl.Keys, Persist: bl.Persist, Granted: bl.Granted}
 	if _, err := parseRecordValue(path, &r); err != nil {
 		return nil, err
 	}
@@ -107,6 +110,9 @@ func (s store) extendBaseline(l *listing, toSet []Change, snap *FileSnapshot, wh
 		if !have[c.Key.String()] {
 			have[c.Key.String()] = true
 			bl.Keys = append(bl.Keys, Original{Key: c.Key, Value: c.Before, Target: c.Before})
+			if validate.KeyAllowed(c.Key) != nil {
+				bl.Granted = append(bl.Granted, c.Key.String())
+			}
 			grew = true
 		}
 	}
@@ -148,6 +154,9 @@ func (s store) rebuildBaseline(l *listing) *Baseline {
 			if !have[o.Key.String()] {
 				have[o.Key.String()] = true
 				bl.Keys = append(bl.Keys, Original{Key: o.Key, Value: o.Value, Target: o.Value})
+				if validate.KeyAllowed(o.Key) != nil { // honoured when r was read
+					bl.Granted = append(bl.Granted, o.Key.String())
+				}
 			}
 		}
 		if bl.Persist == nil && r.Persist != nil && r.Persist.Changed {

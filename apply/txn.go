@@ -131,6 +131,11 @@ type Record struct {
 	// Where identifies the namespace and sysctl root the transaction was
 	// applied to; rollback refuses another target (target.go).
 	Where *Where `json:"where,omitempty"`
+	// Granted lists the keys outside the default write policy that the
+	// transaction wrote under a trusted profile's allow: grant. On read they
+	// are honoured only in a record file that passes the same ownership
+	// check as the profile that granted them (grant.go).
+	Granted []string `json:"granted,omitempty"`
 }
 
 // mark is the content of a state mark: details only. The mark's name is
@@ -474,7 +479,7 @@ func parseRecordValue(path string, rp *Record) (*Record, error) {
 		if o.Key.IsZero() {
 			return bad("original without a key")
 		}
-		if err := validate.KeyAllowed(o.Key); err != nil {
+		if err := validate.KeyAllowed(o.Key); err != nil && !grantHonoured(path, r.Granted, o.Key) {
 			return bad("original: %v", err)
 		}
 		if err := checkLine(o.Key, o.Value); err != nil {
