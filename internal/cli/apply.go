@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -158,6 +159,9 @@ func applyHint(err error, args []string) error {
 }
 
 func printApply(w, ew io.Writer, res *apply.Result) {
+	bw := bufio.NewWriter(w)
+	defer bw.Flush()
+	w = bw
 	if res.Plan != nil {
 		printPlan(w, res.Plan)
 	}

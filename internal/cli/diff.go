@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"strings"
@@ -94,6 +95,9 @@ func planJSON(p *apply.Plan) PlanJSON {
 
 // printPlan writes the human view of a plan.
 func printPlan(w io.Writer, p *apply.Plan) {
+	bw := bufio.NewWriter(w) // a table written cell by cell: one write(2), not one per cell
+	defer bw.Flush()
+	w = bw
 	counts := map[apply.Action]int{}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "\tKEY\tLIVE\t\tDESIRED\tACTION\n")

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bufio"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -86,7 +87,9 @@ type statusJSON struct {
 }
 
 func printStatus(g *Globals, full statusJSON) {
-	st, w := full.Status, g.Stdout
+	bw := bufio.NewWriter(g.Stdout)
+	defer bw.Flush()
+	st, w := full.Status, bw
 	for _, c := range st.Crashed {
 		fmt.Fprintf(w, "CRASHED: transaction %s (%s, pid %d) is %s: run 'tcptune rollback' (or --resolve)\n",
 			c.ID, strings.Join(c.Profiles, "+"), c.PID, c.State)
