@@ -2,8 +2,11 @@ package cli
 
 import (
 	"bytes"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
+	"text/tabwriter"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -74,5 +77,29 @@ func TestPrintPlanOneWrite(t *testing.T) {
 	printPlan(&w, p)
 	if w.writes != 1 {
 		t.Errorf("printPlan made %d writes, want 1:\n%s", w.writes, w.String())
+	}
+}
+
+// TestWriteAlignedMatchesTabwriter: the diff table's own aligner lays out
+// rows exactly as text/tabwriter did (empty cells, a non-ASCII cell, an
+// empty last column included).
+func TestWriteAlignedMatchesTabwriter(t *testing.T) {
+	rows := [][]string{
+		{"", "KEY", "LIVE", "", "DESIRED", "ACTION"},
+		{"~", "net.core.somaxconn", "4096", "->", "65535", "set"},
+		{"=", "net.ipv4.tcp_rmem", "4096 131072 33554432", "", "(at-least 4096 131072 16777216)", "satisfied"},
+		{"!", "net.core.netdev_max_backlog", "-", "", "host-wide — not settable here", "host-wide"},
+		{"", "", "", "", "", ""},
+	}
+	var want bytes.Buffer
+	tw := tabwriter.NewWriter(&want, 0, 4, 2, ' ', 0)
+	for _, r := range rows {
+		fmt.Fprintln(tw, strings.Join(r, "\t"))
+	}
+	tw.Flush()
+	var got bytes.Buffer
+	writeAligned(&got, rows)
+	if d := cmp.Diff(want.String(), got.String()); d != "" {
+		t.Errorf("writeAligned differs from tabwriter (-tabwriter +got):\n%s", d)
 	}
 }
