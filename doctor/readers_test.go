@@ -236,20 +236,28 @@ func TestLocateProcDir(t *testing.T) {
 	}
 }
 
-func TestFindOwners(t *testing.T) {
+// procTree returns a fake proc root and a func that adds a process with
+// comm and fd links (fd 3, 4, ...) to it.
+func procTree(t *testing.T) (string, func(pid, comm string, links ...string)) {
 	root := t.TempDir()
-	mk := func(pid, comm string, links ...string) {
+	return root, func(pid, comm string, links ...string) {
 		dir := filepath.Join(root, pid, "fd")
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		os.WriteFile(filepath.Join(root, pid, "comm"), []byte(comm+"\n"), 0o644)
+		if err := os.WriteFile(filepath.Join(root, pid, "comm"), []byte(comm+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
 		for i, l := range links {
-			if err := os.Symlink(l, filepath.Join(dir, string(rune('3'+i)))); err != nil {
+			if err := os.Symlink(l, filepath.Join(dir, strconv.Itoa(3+i))); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
+}
+
+func TestFindOwners(t *testing.T) {
+	root, mk := procTree(t)
 	mk("1000", "nginx", "socket:[555]") // a worker sharing the socket
 	mk("200", "nginx", "pipe:[9]", "socket:[555]")
 	mk("300", "sshd", "socket:[777]")
@@ -279,19 +287,7 @@ func TestFindOwnersCostBoundedByWindows(t *testing.T) {
 	old := ownerWindows
 	ownerWindows = []int{4, 1 << 30}
 	defer func() { ownerWindows = old }()
-	root := t.TempDir()
-	mk := func(pid, comm string, links ...string) {
-		dir := filepath.Join(root, pid, "fd")
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		os.WriteFile(filepath.Join(root, pid, "comm"), []byte(comm+"\n"), 0o644)
-		for i, l := range links {
-			if err := os.Symlink(l, filepath.Join(dir, strconv.Itoa(i))); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	root, mk := procTree(t)
 	busy := make([]string, 500)
 	for i := range busy {
 		busy[i] = "socket:[" + strconv.Itoa(10000+i) + "]" // established connections
