@@ -1,6 +1,9 @@
 package doctor
 
 import (
+	"bytes"
+	"encoding/binary"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -17,11 +20,14 @@ type owner struct {
 }
 
 // ownerWindows bound how many fds of each process one round of findOwners
-// looks at: the first 64 of every process, then the next 960, and so on.
-// Listening sockets are opened first, so the owner is found in the first
-// round even when some process holds 100k connections; a busy process that
-// owns none of them costs 64 readlinks, not one per connection.
-var ownerWindows = []int{64, 1024, 16384, 1 << 30}
+// looks at: the first 16 of every process, then up to 256, and so on.
+// Listening sockets are opened early (nginx, Go servers, systemd socket
+// activation: fd 3 to 10), so the owner is usually found in the first round
+// even when some process holds 100k connections; a busy process that owns
+// none of them costs 16 getdents entries and readlinks, not one per
+// connection. A listener opened late (after hundreds of files) is found in a
+// later round.
+var ownerWindows = []int{16, 256, 4096, 1 << 30}
 
 // findOwners maps socket inodes to the process holding them, by reading the
 // fd links under procRoot/<pid>/fd. It is best effort: processes we may not
@@ -29,8 +35,11 @@ var ownerWindows = []int{64, 1024, 16384, 1 << 30}
 //
 // The cost does not grow with the number of open connections: processes are
 // visited round by round, each round reading the next window of every
-// process's fd table (ownerWindows), and the walk stops as soon as every
-// wanted inode is found. Within a round the lowest PID holding a socket wins
+// process's fd table (ownerWindows) with getdents64 into a buffer sized to
+// the window (the kernel instantiates a /proc entry for every fd it
+// returns), and the walk stops as soon as every wanted inode is found. A
+// listener no visible process holds (another PID namespace) still makes the
+// walk read every fd table once, as before. Within a round the lowest PID holding a socket wins
 // (the master process of nginx and friends, not a worker: they share the fd
 // number). No path is built and nothing is sorted per fd: each fd link is
 // read with readlinkat(2) relative to its directory.
@@ -53,68 +62,99 @@ func findOwnersCounted(procRoot string, inodes map[uint32]bool) (map[uint32]owne
 	}
 	names, _ := d.Readdirnames(-1)
 	d.Close()
-	type proc struct {
-		pid  int
-		read int // fd entries looked at so far
-	}
-	procs := make([]proc, 0, len(names))
+	procs := make([]fdCursor, 0, len(names))
 	for _, n := range names {
 		if pid, err := strconv.Atoi(n); err == nil && pid > 0 {
-			procs = append(procs, proc{pid: pid})
+			procs = append(procs, fdCursor{pid: pid})
 		}
 	}
-	slices.SortFunc(procs, func(a, b proc) int { return a.pid - b.pid })
-	buf := make([]byte, 64)
+	slices.SortFunc(procs, func(a, b fdCursor) int { return a.pid - b.pid })
+	s := fdScan{procRoot: procRoot, inodes: inodes, found: found, link: make([]byte, 64), dirents: make([]byte, 8192)}
+	read := 0
 	for _, end := range ownerWindows {
 		live := procs[:0]
 		for _, p := range procs {
-			more, n := scanFds(procRoot, p.pid, p.read, end, buf, inodes, found)
-			p.read, reads = end, reads+n
-			if more && len(found) < len(inodes) {
+			if s.scan(&p, end-read) {
 				live = append(live, p)
 			}
 			if len(found) == len(inodes) {
-				return found, reads
+				return found, s.reads
 			}
 		}
-		procs = live
+		procs, read = live, end
 		if len(procs) == 0 {
 			break
 		}
 	}
-	return found, reads
+	return found, s.reads
 }
 
-// scanFds reads fd entries [from, to) of pid's fd directory (in directory
-// order: ascending fd numbers on procfs), records the wanted sockets not yet
-// found, and reports whether the directory has entries beyond to, and how
-// many links it read.
-func scanFds(procRoot string, pid, from, to int, buf []byte, inodes map[uint32]bool, found map[uint32]owner) (more bool, reads int) {
-	dir, err := os.Open(filepath.Join(procRoot, strconv.Itoa(pid), "fd"))
+// fdCursor is how far findOwners has read one process's fd directory.
+type fdCursor struct {
+	pid int
+	off int64 // directory offset of the next entry (lseek(2) cookie)
+}
+
+// fdScan is one findOwners walk: what it looks for, what it found, and its
+// buffers, reused for every process.
+type fdScan struct {
+	procRoot string
+	inodes   map[uint32]bool
+	found    map[uint32]owner
+	link     []byte // readlinkat target
+	dirents  []byte // getdents64 buffer
+	reads    int
+}
+
+// dirent64Size is the most a getdents64 record for an fd number takes
+// (19-byte header, up to 10 digits and a NUL, 8-byte aligned): the buffer is
+// sized to the entries wanted, so the kernel does not instantiate a whole
+// 8 KiB of /proc/PID/fd entries to return a few.
+const dirent64Size = 32
+
+// scan reads up to n more entries of p's fd directory, records the wanted
+// sockets not yet found, and reports whether the directory has more.
+func (s *fdScan) scan(p *fdCursor, n int) bool {
+	dfd, err := unix.Open(filepath.Join(s.procRoot, strconv.Itoa(p.pid), "fd"), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return false, 0
+		return false
 	}
-	defer dir.Close()
-	dfd := int(dir.Fd())
-	for i := 0; i < to; {
-		batch := min(to-i, 256)
-		names, err := dir.Readdirnames(batch)
-		for _, n := range names {
-			if i >= from {
-				reads++
-				if ino, ok := readSocketInode(dfd, n, buf); ok && inodes[ino] {
-					if _, dup := found[ino]; !dup {
-						found[ino] = owner{pid: pid, comm: readComm(procRoot, pid)}
-					}
+	defer unix.Close(dfd)
+	if p.off != 0 {
+		if _, err := unix.Seek(dfd, p.off, io.SeekStart); err != nil {
+			return false
+		}
+	}
+	for n > 0 {
+		buf := s.dirents[:min(len(s.dirents), max(n*dirent64Size, 512))]
+		got, err := unix.Getdents(dfd, buf)
+		if err != nil || got <= 0 {
+			return false // 0: the end of the directory
+		}
+		for b := buf[:got]; len(b) >= 19 && n > 0; {
+			reclen := int(binary.NativeEndian.Uint16(b[16:18]))
+			if reclen < 19 || reclen > len(b) {
+				return false
+			}
+			name := b[19:reclen]
+			if i := bytes.IndexByte(name, 0); i >= 0 {
+				name = name[:i]
+			}
+			p.off = int64(binary.NativeEndian.Uint64(b[8:16]))
+			b = b[reclen:]
+			if len(name) == 0 || name[0] == '.' {
+				continue
+			}
+			n--
+			s.reads++
+			if ino, ok := readSocketInode(dfd, string(name), s.link); ok && s.inodes[ino] {
+				if _, dup := s.found[ino]; !dup {
+					s.found[ino] = owner{pid: p.pid, comm: readComm(s.procRoot, p.pid)}
 				}
 			}
-			i++
-		}
-		if err != nil || len(names) < batch {
-			return false, reads // io.EOF: the whole table was read
 		}
 	}
-	return true, reads
+	return true
 }
 
 // readSocketInode reads the fd link name in the directory dfd and returns
