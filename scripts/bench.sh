@@ -101,8 +101,8 @@ if [ "${1:-}" = __ns ]; then
 
   echo "== doctor and apply's restart list vs connection count"
   pids=()
-  stop() { local p; for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-           for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done; pids=(); }
+  # One helper at a time: each closes its connections in small batches (softnet backlog, see connhold).
+  stop() { local p; for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; pids=(); }
   trap stop EXIT
   for level in $LEVELS; do
     rm -f "$ns"/ready.*

@@ -159,9 +159,17 @@ func TestDoctorKernelOverflowSlowConnects(t *testing.T) {
 	if !nstest.InPrivateNetns(t) {
 		return
 	}
-	// A fresh namespace: abort_on_overflow is 0, counters start at 0.
+	// A fresh namespace: abort_on_overflow is 0, counters start at 0. Only
+	// softnet_stat is host-wide (since boot, every namespace's packets):
+	// drops the host already had are not this namespace's findings.
 	r, code := runDoctorJSON(t, "--once")
-	if code != ExitOK || len(r.Findings) != 0 {
+	var own []doctor.Finding
+	for _, f := range r.Findings {
+		if f.ID != "softnet-drops" {
+			own = append(own, f)
+		}
+	}
+	if len(own) != 0 || (code != ExitOK && len(own) == len(r.Findings)) {
 		t.Fatalf("fresh namespace: exit %d, findings %+v", code, r.Findings)
 	}
 	port := smallListener(t, 2, false)
