@@ -23,6 +23,10 @@ func Apply(ctx context.Context, r *profiles.Resolved, opts Options) (*Result, er
 	if err := o.check(r, res); err != nil {
 		return fail(err)
 	}
+	if o.NoPersist && o.NoPersistReason != "" {
+		res.PersistSkipped = o.NoPersistReason
+		res.Warnings = append(res.Warnings, "not persisted: "+o.NoPersistReason)
+	}
 	st := store{dir: o.StateDir}
 	var recs []*Record // read once, under the lock
 	if !o.DryRun {
@@ -159,6 +163,9 @@ func (o Options) begin(st store, recs []*Record, plan *Plan, toSet []Change, pp 
 		Profiles: plan.Profiles, Version: o.Version, PID: os.Getpid(),
 		SysctlRoot: o.FS.Root(), Netns: o.Netns.String(), Started: now, Plan: plan,
 		Originals: []Original{},
+	}
+	if err := o.stamp(rec); err != nil {
+		return nil, err
 	}
 	for _, c := range toSet {
 		rec.Originals = append(rec.Originals, Original{Key: c.Key, Value: c.Before, Target: c.After})

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/tcptune/tcptune/netns"
 	"github.com/tcptune/tcptune/profiles"
 	"github.com/tcptune/tcptune/sysctl"
 )
@@ -23,7 +24,7 @@ func TestFaultEveryWritePosition(t *testing.T) {
 	for _, name := range []string{profiles.HighConcurrency, profiles.FailFast, profiles.SynFlood} {
 		r := builtin(t, name)
 		probe := newTxEnv(t, stock)
-		plan, err := NewPlan(r, probe.fs, sysctl.NetnsInitial)
+		plan, err := NewPlan(r, probe.fs, netns.Initial)
 		must(t, err)
 		n := len(plan.ToSet())
 		if n < 2 {
@@ -291,7 +292,7 @@ func TestHostWideSkippedInChildNetns(t *testing.T) {
 	vals := maps.Clone(stock)
 	delete(vals, "net.core.netdev_max_backlog")
 	e := newTxEnv(t, vals)
-	e.opts.Netns = sysctl.NetnsChild
+	e.opts.Netns = netns.Child
 	fio := &faultIO{FS: e.fs}
 	e.opts.IO = fio
 	res, err := Apply(context.Background(), builtin(t, profiles.HighConcurrency), e.opts)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tcptune/tcptune/internal/fakeroot"
+	"github.com/tcptune/tcptune/netns"
 	"github.com/tcptune/tcptune/profiles"
 	"github.com/tcptune/tcptune/sysctl"
 )
@@ -54,7 +55,7 @@ func newTxEnv(t *testing.T, vals map[string]string) *txEnv {
 	e := &txEnv{dir: dir, fs: fs}
 	e.opts = Options{
 		FS:         fs,
-		Netns:      sysctl.NetnsInitial,
+		Netns:      netns.Initial,
 		StateDir:   filepath.Join(dir, "state"),
 		PersistDir: filepath.Join(dir, "etc/sysctl.d"),
 		SearchDirs: []string{filepath.Join(dir, "etc/sysctl.d"), filepath.Join(dir, "run/sysctl.d"), filepath.Join(dir, "usr/lib/sysctl.d")},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/tcptune/tcptune/netns"
 	"github.com/tcptune/tcptune/profiles"
 	"github.com/tcptune/tcptune/sysctl"
 	"github.com/tcptune/tcptune/validate"
@@ -75,7 +76,7 @@ type Options struct {
 	IO KernelIO
 	// Netns is the kind of network namespace; NetnsChild turns host-wide
 	// keys into ActionHostWide.
-	Netns sysctl.NetnsKind
+	Netns netns.Kind
 
 	// StateDir holds the lock and the transaction records.
 	StateDir string
@@ -93,6 +94,9 @@ type Options struct {
 	// the persisted file by another sysctl.d file an error.
 	NoPersist     bool
 	StrictPersist bool
+	// NoPersistReason, with NoPersist, is why the caller turned persistence
+	// off by default (netns.Here.PersistDefault); Apply reports it.
+	NoPersistReason string
 	// DryRun plans and reports; nothing is locked or written.
 	DryRun bool
 

@@ -88,6 +88,9 @@ type Result struct {
 	Settings    []Setting `json:"settings"`
 	// Persisted is nil with NoPersist.
 	Persisted *Persisted `json:"persisted"`
+	// PersistSkipped says why nothing was persisted by default here (a
+	// namespace whose boot would not read the file); "" otherwise.
+	PersistSkipped string `json:"persist_skipped,omitempty"`
 	// Restart lists listeners to restart or reconfigure; RestartErr says why
 	// the list could not be made (it is then not "nothing to restart").
 	Restart    []RestartEntry `json:"restart"`

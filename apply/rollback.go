@@ -39,6 +39,9 @@ func Rollback(ctx context.Context, opts Options, to string) (*RollbackResult, er
 	}
 	defer lk.release()
 	targets, err := rollbackTargets(st, to)
+	if err == nil {
+		err = o.checkTargets(targets)
+	}
 	if err != nil {
 		res.Failed = true
 		return res, err

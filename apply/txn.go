@@ -86,6 +86,9 @@ type Record struct {
 	Error     string        `json:"error,omitempty"`
 	// History lists state changes after the first, for status.
 	History []string `json:"history,omitempty"`
+	// Where identifies the namespace and sysctl root the transaction was
+	// applied to; rollback refuses another target (target.go).
+	Where *Where `json:"where,omitempty"`
 }
 
 // store is the state directory.

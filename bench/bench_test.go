@@ -12,6 +12,7 @@ import (
 
 	"github.com/tcptune/tcptune/apply"
 	"github.com/tcptune/tcptune/internal/fakeroot"
+	"github.com/tcptune/tcptune/netns"
 	"github.com/tcptune/tcptune/profiles"
 	"github.com/tcptune/tcptune/sysctl"
 )
@@ -63,7 +64,7 @@ func BenchmarkPlan(b *testing.B) {
 	r := resolved(b)
 	fs, _ := fakeRoot(b, r)
 	for b.Loop() {
-		p, err := apply.NewPlan(r, fs, sysctl.NetnsInitial)
+		p, err := apply.NewPlan(r, fs, netns.Initial)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -83,7 +84,7 @@ func BenchmarkDiff(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := apply.NewPlan(r, fs, sysctl.NetnsInitial); err != nil {
+		if _, err := apply.NewPlan(r, fs, netns.Initial); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -101,7 +102,7 @@ func BenchmarkApply(b *testing.B) {
 		b.StopTimer()
 		reset()
 		b.StartTimer()
-		res, err := apply.Apply(ctx, r, apply.Options{FS: fs, Netns: sysctl.NetnsInitial, StateDir: state, NoPersist: true,
+		res, err := apply.Apply(ctx, r, apply.Options{FS: fs, Netns: netns.Initial, StateDir: state, NoPersist: true,
 			PersistDir: filepath.Join(state, "sysctl.d"), SearchDirs: []string{filepath.Join(state, "sysctl.d")},
 			SysctlConf: filepath.Join(state, "sysctl.conf"), Version: "bench"})
 		if err != nil {

@@ -19,8 +19,8 @@ import (
 	"time"
 
 	"github.com/tcptune/tcptune/apply"
+	"github.com/tcptune/tcptune/netns"
 	"github.com/tcptune/tcptune/profiles"
-	"github.com/tcptune/tcptune/sysctl"
 	"github.com/tcptune/tcptune/systemd"
 )
 
@@ -36,7 +36,7 @@ type Options struct {
 	// Reader reads live values (a *sysctl.FS); Netns makes host-wide keys
 	// in a child namespace not count as drift.
 	Reader apply.Reader
-	Netns  sysctl.NetnsKind
+	Netns  netns.Kind
 	// Apply is required in enforce mode.
 	Apply ApplyFunc
 	// ApplyTimeout bounds one correction; 0 means max(Interval, 30s).

@@ -7,6 +7,7 @@ package validate
 import (
 	"fmt"
 
+	"github.com/tcptune/tcptune/netns"
 	"github.com/tcptune/tcptune/profiles"
 	"github.com/tcptune/tcptune/sysctl"
 )
@@ -58,5 +59,5 @@ type Kernel struct {
 	FS *sysctl.FS
 	// Netns is the kind of network namespace tcptune runs in; in a child
 	// namespace, host-wide keys are reported as such, not as failures.
-	Netns sysctl.NetnsKind
+	Netns netns.Kind
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/tcptune/tcptune/netns"
 	"github.com/tcptune/tcptune/profiles"
 	"github.com/tcptune/tcptune/sysctl"
 )
@@ -16,7 +17,7 @@ func (c *checker) kernel(s profiles.Setting, t *Tunable) {
 	if c.k.FS == nil {
 		return
 	}
-	if ScopeOf(s.Key) == ScopeGlobal && c.k.Netns == sysctl.NetnsChild {
+	if ScopeOf(s.Key) == ScopeGlobal && c.k.Netns == netns.Child {
 		c.add(SevNote, s, s.Pos, "apply it from the host (the initial network namespace); apply skips it here",
 			"host-wide key, not settable from this network namespace")
 		return

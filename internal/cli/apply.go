@@ -69,6 +69,11 @@ seen from a container's network namespace are skipped ("host-wide").
 Unless --no-persist, the values are persisted to --persist-dir/90-tcptune.conf
 (replaced atomically), and a precedence report says which sysctl.d file wins
 each key at boot under systemd-sysctl and under procps 'sysctl --system'.
+Persistence follows the network namespace: in a child namespace whose PID 1
+runs elsewhere ('ip netns exec', 'unshare -n', --netns) boot would apply the
+file to another namespace, so nothing is persisted unless --persist-dir is
+given; inside a booted container (PID 1 in the same namespace) it is.
+Host-wide keys are never persisted from a child namespace.
 
 After raising net.core.somaxconn, the listeners whose accept queue stays
 capped at the old value are listed: restart or reconfigure them.
@@ -87,6 +92,7 @@ with --detailed-exitcode, 2 when something changed.`,
 			}
 			o := tf.options(g)
 			o.DryRun, o.NoPersist, o.StrictPersist = dryRun, noPersist, strict
+			g.persistDefault(cmd, &o)
 			if g.SysctlRoot == sysctl.DefaultRoot {
 				o.Listeners = doctorListeners{}
 			}

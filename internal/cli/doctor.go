@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/tcptune/tcptune/doctor"
+	"github.com/tcptune/tcptune/netns"
 )
 
 // doctorOptions are the doctor's own flags.
@@ -19,6 +21,7 @@ type doctorOptions struct {
 	once     bool
 	procRoot string
 	netns    string
+	allNetns bool
 }
 
 func newDoctorCmd(g *Globals) *cobra.Command {
@@ -30,6 +33,13 @@ func newDoctorCmd(g *Globals) *cobra.Command {
 and the accept queue of every listening socket) and say what is overflowing,
 on which listener, which profile or key fixes it, and what must be restarted.
 
+--all-netns does this for every network namespace on the machine that has
+listeners (found from /proc/*/ns/net and /run/netns, each once): each with its
+own somaxconn, counters and listener queues, and its owner (pod, container,
+machine, systemd unit or process, from the cgroup path). A new namespace
+starts from kernel defaults, not from the host's values: for a listener in
+another namespace the fix says so and targets that namespace.
+
 By default two readings are taken --interval apart, so findings rest on what is
 happening now rather than on counters accumulated since boot; --once reads
 once and reports the since-boot totals.
@@ -38,7 +48,8 @@ Exit status: 0 healthy, 2 findings, 1 error.`,
 		Example: `  tcptune doctor
   tcptune doctor --interval 30s -o json
   tcptune doctor --once
-  tcptune doctor --netns myns              # ip netns name, or /proc/PID/ns/net`,
+  tcptune doctor --netns myns              # ip netns name, PID, or /proc/PID/ns/net
+  tcptune doctor --all-netns --once        # every namespace with listeners: pods, containers, ip netns`,
 		Annotations: map[string]string{"outputs": "text,json"},
 		Args:        cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -49,13 +60,17 @@ Exit status: 0 healthy, 2 findings, 1 error.`,
 	f.DurationVar(&o.interval, "interval", doctor.DefaultInterval, "time between the two readings")
 	f.BoolVar(&o.once, "once", false, "read once and report counters accumulated since boot")
 	f.StringVar(&o.procRoot, "proc-root", doctor.DefaultProcRoot, "proc mount to read net/* from (a fixture tree for tests)")
-	f.StringVar(&o.netns, "netns", "", "diagnose another network namespace: an ip netns NAME or a PATH such as /proc/PID/ns/net")
+	f.BoolVar(&o.allNetns, "all-netns", false, "diagnose every network namespace that has listeners (needs root)")
+	f.StringVar(&o.netns, "netns", "", "diagnose another network namespace: an ip netns NAME, a PID, or a PATH such as /proc/PID/ns/net")
 	return cmd
 }
 
 func runDoctor(cmd *cobra.Command, g *Globals, o *doctorOptions) error {
 	if !o.once && o.interval <= 0 {
 		return withHint(fmt.Errorf("--interval must be positive, got %s", o.interval), "use --once for the since-boot view")
+	}
+	if o.allNetns {
+		return runDoctorAll(cmd, g, o)
 	}
 	opts := doctor.Options{
 		Source:   doctor.Source{ProcRoot: o.procRoot, Sysctl: g.FS()},
@@ -67,20 +82,13 @@ func runDoctor(cmd *cobra.Command, g *Globals, o *doctorOptions) error {
 		opts.Source.Listeners = doctor.LiveListeners
 	}
 	if o.netns != "" {
-		p, err := doctor.NetnsPath(o.netns)
+		t, err := netns.Resolve(o.netns)
 		if err != nil {
-			return withHint(err, "give an ip netns name (see 'ip netns list') or a path such as /proc/PID/ns/net")
+			return withHint(err, "give an ip netns name (see 'ip netns list'), a PID, or a path such as /proc/PID/ns/net")
 		}
-		opts.NetnsPath = p
+		opts.Netns = t
 	}
-	if !o.once && isTerminal(g.Stderr) {
-		opts.Progress = func(elapsed, total time.Duration) {
-			fmt.Fprintf(g.Stderr, "\rsampling %.1fs / %.1fs ", elapsed.Seconds(), total.Seconds())
-			if elapsed >= total {
-				fmt.Fprint(g.Stderr, "\r\033[K")
-			}
-		}
-	}
+	opts.Progress = progress(g, o)
 	w, err := doctor.Sample(cmd.Context(), opts)
 	if err != nil {
 		return withHint(fmt.Errorf("doctor: %w", err), "%s", doctorHint(o))
@@ -102,6 +110,32 @@ func runDoctor(cmd *cobra.Command, g *Globals, o *doctorOptions) error {
 	return nil
 }
 
+// runDoctorAll is doctor --all-netns.
+func runDoctorAll(cmd *cobra.Command, g *Globals, o *doctorOptions) error {
+	switch {
+	case o.netns != "":
+		return withHint(errors.New("--all-netns and --netns exclude each other"), "drop one of them")
+	case o.procRoot != doctor.DefaultProcRoot:
+		return withHint(fmt.Errorf("--all-netns reads the live %s, not --proc-root %s", doctor.DefaultProcRoot, o.procRoot), "drop --proc-root")
+	}
+	ao := doctor.AllOptions{Interval: o.interval, Once: o.once, Progress: progress(g, o)}
+	r, err := doctor.SampleAll(cmd.Context(), ao)
+	if err != nil {
+		return withHint(fmt.Errorf("doctor --all-netns: %w", err), "entering other network namespaces needs root (CAP_SYS_ADMIN)")
+	}
+	if g.JSON() {
+		if err := writeJSON(g.Stdout, r); err != nil {
+			return err
+		}
+	} else if err := doctor.WriteAllText(g.Stdout, r); err != nil {
+		return err
+	}
+	if !r.Healthy {
+		return withExit(ExitChanges)
+	}
+	return nil
+}
+
 func doctorHint(o *doctorOptions) string {
 	switch {
 	case o.netns != "":
@@ -110,6 +144,20 @@ func doctorHint(o *doctorOptions) string {
 		return fmt.Sprintf("--proc-root %s must look like /proc: a thread-self or self link to a task directory with net/netstat, net/snmp, ...", o.procRoot)
 	}
 	return "is /proc mounted? tcptune doctor reads /proc/net/{netstat,snmp,sockstat,softnet_stat}"
+}
+
+// progress is the terminal progress indicator while sampling, nil when
+// stderr is not a terminal.
+func progress(g *Globals, o *doctorOptions) func(elapsed, total time.Duration) {
+	if o.once || !isTerminal(g.Stderr) {
+		return nil
+	}
+	return func(elapsed, total time.Duration) {
+		fmt.Fprintf(g.Stderr, "\rsampling %.1fs / %.1fs ", elapsed.Seconds(), total.Seconds())
+		if elapsed >= total {
+			fmt.Fprint(g.Stderr, "\r\033[K")
+		}
+	}
 }
 
 // isTerminal reports whether w is a terminal (for the progress indicator).

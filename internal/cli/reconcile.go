@@ -68,6 +68,7 @@ Exit status: 0 after a clean stop, 1 error (bad profile or flags).`,
 			}
 			ao := tf.options(g)
 			ao.NoPersist, ao.StrictPersist = noPersist, strict
+			g.persistDefault(cmd, &ao)
 			ctx, stop := signal.NotifyContext(cmdContext(cmd), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			o := reconcile.Options{

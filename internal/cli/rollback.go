@@ -63,6 +63,8 @@ restored: the transaction stays open and 'tcptune status' shows it).`,
 				return withHint(err, "run 'tcptune status' to see the transactions")
 			case errors.Is(err, apply.ErrLocked):
 				return withHint(err, "wait for the other tcptune to finish, or raise --lock-wait")
+			case errors.Is(err, apply.ErrOtherTarget):
+				return withHint(err, "%s", apply.RollbackHint(err))
 			case errors.Is(err, apply.ErrRestore):
 				return withHint(err, "fix the cause and run 'tcptune rollback' again; the transaction stays open")
 			}
