@@ -47,6 +47,15 @@ type Listener struct {
 	// PID and Process own the socket; 0 and "" when unknown.
 	PID     int    `json:"pid,omitempty"`
 	Process string `json:"process,omitempty"`
+	// Inode is the socket's inode, for the source's own owner lookup.
+	Inode uint32 `json:"-"`
+}
+
+// OwnerNamer is implemented by a ListenerSource whose Listeners leaves PID
+// and Process empty because finding them is costly (a walk of the fd
+// tables): the restart list asks it to name only the listeners on the list.
+type OwnerNamer interface {
+	NameOwners(ctx context.Context, ls []Listener)
 }
 
 // ListenerSource lists the listening TCP sockets of the current network

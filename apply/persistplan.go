@@ -159,10 +159,17 @@ func (o Options) restartList(ctx context.Context, toSet []Change, res *Result) {
 			res.RestartErr = err.Error()
 			return
 		}
+		var capped []Listener
 		for _, l := range ls {
 			if int64(l.Backlog) < after[0] {
-				res.Restart = append(res.Restart, RestartEntry{Listener: l, NewLimit: uint32(after[0])})
+				capped = append(capped, l)
 			}
+		}
+		if n, ok := o.Listeners.(OwnerNamer); ok && len(capped) > 0 {
+			n.NameOwners(ctx, capped) // only these need a name
+		}
+		for _, l := range capped {
+			res.Restart = append(res.Restart, RestartEntry{Listener: l, NewLimit: uint32(after[0])})
 		}
 	}
 }

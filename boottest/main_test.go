@@ -141,7 +141,8 @@ func buildDeb(ctx context.Context, version, dst string) error {
 		}
 		return nil
 	}
-	if err := run("go", "build", "-ldflags", "-X github.com/tcptune/tcptune/internal/cli.Version="+version,
+	// Static, as make build and the .deb ship it (build-deb.sh refuses a cgo build).
+	if err := run("env", "CGO_ENABLED=0", "go", "build", "-ldflags", "-X github.com/tcptune/tcptune/internal/cli.Version="+version,
 		"-o", bin, "./cmd/tcptune"); err != nil {
 		return err
 	}

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -106,14 +106,15 @@ func (d *decoder) errAt(n *yaml.Node, key, format string, args ...any) error {
 	return &DecodeError{Pos: d.pos(n), Key: key, Msg: fmt.Sprintf(format, args...)}
 }
 
-var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
+// yamlErr turns yaml.v3's "yaml: line N: msg" into a position. (Parsed by
+// hand: a package-level regexp is compiled at start-up of every run.)
 func (d *decoder) yamlErr(err error) error {
 	msg := err.Error()
-	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
-		var line int
-		fmt.Sscanf(m[1], "%d", &line)
-		return &DecodeError{Pos: Pos{File: d.file, Line: line, Column: 1}, Msg: "YAML syntax: " + m[2]}
+	if rest, ok := strings.CutPrefix(msg, "yaml: line "); ok {
+		num, text, ok := strings.Cut(rest, ": ")
+		if line, err := strconv.Atoi(num); ok && err == nil && line > 0 {
+			return &DecodeError{Pos: Pos{File: d.file, Line: line, Column: 1}, Msg: "YAML syntax: " + text}
+		}
 	}
 	return &DecodeError{Pos: Pos{File: d.file}, Msg: "YAML syntax: " + strings.TrimPrefix(msg, "yaml: ")}
 }

@@ -3,7 +3,7 @@ package validate
 import (
 	"fmt"
 	"math"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/tcptune/tcptune/sysctl"
@@ -30,7 +30,7 @@ func i64(n int64) *int64 { return &n }
 
 // catalog maps the canonical dotted name to its entry; filled by init from
 // the per-subsystem lists (catalog_core.go, catalog_ipv4.go).
-var catalog = map[string]Tunable{}
+var catalog = make(map[string]Tunable, len(coreTunables)+len(ipv4Tunables))
 
 // sorted is the catalog in key order, for Catalog and Suggest.
 var sorted []Tunable
@@ -46,7 +46,7 @@ func init() {
 			sorted = append(sorted, t)
 		}
 	}
-	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Key.Compare(sorted[j].Key) < 0 })
+	slices.SortFunc(sorted, func(a, b Tunable) int { return a.Key.Compare(b.Key) })
 }
 
 // Lookup returns the catalog entry for k.

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -187,6 +188,9 @@ func applyHint(err error, args []string) error {
 }
 
 func printApply(w, ew io.Writer, res *apply.Result) {
+	bw := bufio.NewWriter(w)
+	defer bw.Flush()
+	w = bw
 	if res.Plan != nil {
 		printPlan(w, res.Plan)
 	}
@@ -225,7 +229,9 @@ func printApply(w, ew io.Writer, res *apply.Result) {
 	}
 }
 
-// doctorListeners adapts doctor's inet_diag reader to apply.ListenerSource.
+// doctorListeners adapts doctor's inet_diag reader to apply.ListenerSource;
+// owners are looked up (NameOwners) only for the listeners on the restart
+// list.
 type doctorListeners struct{}
 
 func (doctorListeners) Listeners(context.Context) ([]apply.Listener, error) {
@@ -233,10 +239,20 @@ func (doctorListeners) Listeners(context.Context) ([]apply.Listener, error) {
 	if err != nil {
 		return nil, err
 	}
-	doctor.AttachOwners("/proc", ls)
 	out := make([]apply.Listener, 0, len(ls))
 	for _, l := range ls {
-		out = append(out, apply.Listener{Addr: l.Endpoint(), Backlog: l.MaxQueue, PID: l.PID, Process: l.Process})
+		out = append(out, apply.Listener{Addr: l.Endpoint(), Backlog: l.MaxQueue, Inode: l.Inode})
 	}
 	return out, nil
+}
+
+func (doctorListeners) NameOwners(_ context.Context, ls []apply.Listener) {
+	dl := make([]doctor.Listener, len(ls))
+	for i, l := range ls {
+		dl[i].Inode = l.Inode
+	}
+	doctor.AttachOwners("/proc", dl)
+	for i := range ls {
+		ls[i].PID, ls[i].Process = dl[i].PID, dl[i].Process
+	}
 }

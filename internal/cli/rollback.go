@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 
@@ -104,7 +105,8 @@ restored: the transaction stays open and 'tcptune status' shows it).`,
 }
 
 func printRollback(g *Globals, res *apply.RollbackResult) {
-	w := g.Stdout
+	w := bufio.NewWriter(g.Stdout)
+	defer w.Flush()
 	for _, s := range res.Settings {
 		fmt.Fprintf(w, "%-16s %s: %s -> %s\n", s.Action, s.Key, orDash(string(s.Before)), s.After)
 	}

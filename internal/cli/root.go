@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/tcptune/tcptune/netns"
 	"github.com/tcptune/tcptune/profiles"
@@ -85,7 +86,7 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 // stop on, so tests can run them in-process for a bounded time.
 func RunContext(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	g := &Globals{Stdin: stdin, Stdout: stdout, Stderr: stderr}
-	root := newRootCmd(g)
+	root := buildRoot(g, args)
 	root.SetArgs(args)
 	root.SetIn(stdin)
 	root.SetOut(stdout)
@@ -109,21 +110,25 @@ func RunContext(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	return ExitError
 }
 
-// commands is the list of subcommand constructors. Each command lives in its
-// own file; add yours here.
-var commands = []func(*Globals) *cobra.Command{
-	newListCmd,
-	newShowCmd,
-	newValidateCmd,
-	newDiffCmd,
-	newVersionCmd,
-	newCatalogCmd,
-	newDoctorCmd,
-	newApplyCmd, newRollbackCmd, newStatusCmd,
-	newLabCmd,
-	newReconcileCmd, newSystemdCmd,
-	newImportCmd,
-	newExportCmd,
+// commands is the list of subcommand constructors, each with the names it
+// answers to (its Use's first word, then its aliases; TestCommandNames checks
+// them). Each command lives in its own file; add yours here.
+var commands = []struct {
+	names []string
+	new   func(*Globals) *cobra.Command
+}{
+	{[]string{"list"}, newListCmd},
+	{[]string{"show"}, newShowCmd},
+	{[]string{"validate"}, newValidateCmd},
+	{[]string{"diff", "plan"}, newDiffCmd},
+	{[]string{"version"}, newVersionCmd},
+	{[]string{"catalog"}, newCatalogCmd},
+	{[]string{"doctor"}, newDoctorCmd},
+	{[]string{"apply"}, newApplyCmd}, {[]string{"rollback"}, newRollbackCmd}, {[]string{"status"}, newStatusCmd},
+	{[]string{"lab"}, newLabCmd},
+	{[]string{"reconcile"}, newReconcileCmd}, {[]string{"systemd"}, newSystemdCmd},
+	{[]string{"import"}, newImportCmd},
+	{[]string{"export"}, newExportCmd},
 }
 
 // NewRootCmd returns the command tree with the process's standard streams,
@@ -132,7 +137,14 @@ func NewRootCmd() *cobra.Command {
 	return newRootCmd(&Globals{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr})
 }
 
-func newRootCmd(g *Globals) *cobra.Command {
+// newRootCmd returns the whole command tree.
+func newRootCmd(g *Globals) *cobra.Command { return buildRoot(g, nil) }
+
+// buildRoot returns the command tree for args: only the command args name
+// when they name one (every diff and apply pays for the tree it builds:
+// all commands' flags, the completion commands), the whole tree otherwise
+// (help, completion, an unknown command, nil args).
+func buildRoot(g *Globals, args []string) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "tcptune",
 		Short: "Tune the Linux network stack from declarative profiles",
@@ -172,11 +184,51 @@ Exit status: 0 ok / in sync, 1 error, 2 drift or changes (see each command).`,
 	pf.StringSliceVar(&g.TunedLibDirs, "tuned-lib-dir", []string{validate.DefaultTunedLib}, "tuned's profile directories after --tuned-dir")
 	pf.StringVar(&g.TunedRunDir, "tuned-run-dir", "/run/tuned", "tuned's runtime directory (tuned.pid says it runs)")
 	_ = root.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json", "prometheus"}, cobra.ShellCompDirectiveNoFileComp))
-	for _, c := range commands {
-		root.AddCommand(c(g))
+	if only := commandFor(root, args); only != nil {
+		root.AddCommand(only(g))
+		root.CompletionOptions.DisableDefaultCmd = true // `completion` is never this command
+	} else {
+		for _, c := range commands {
+			root.AddCommand(c.new(g))
+		}
 	}
 	addNetnsFlags(root)
 	return root
+}
+
+// commandFor returns the constructor of the command args name, skipping the
+// root's persistent flags before it, or nil when args name none or hold a
+// flag the root does not know (--help).
+func commandFor(root *cobra.Command, args []string) func(*Globals) *cobra.Command {
+	pf := root.PersistentFlags()
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		var f *pflag.Flag
+		attached := false // the value is part of a
+		switch {
+		case a == "--" || a == "-":
+			return nil
+		case strings.HasPrefix(a, "--"):
+			name, _, hasValue := strings.Cut(a[2:], "=")
+			f, attached = pf.Lookup(name), hasValue
+		case strings.HasPrefix(a, "-"):
+			f, attached = pf.ShorthandLookup(a[1:2]), len(a) > 2
+		default:
+			for _, c := range commands {
+				if slices.Contains(c.names, a) {
+					return c.new
+				}
+			}
+			return nil
+		}
+		if f == nil {
+			return nil
+		}
+		if !attached && f.NoOptDefVal == "" {
+			i++ // the flag's value
+		}
+	}
+	return nil
 }
 
 // allowedOutputs is set per command through the "outputs" annotation;

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bufio"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -91,7 +92,9 @@ type statusJSON struct {
 }
 
 func printStatus(g *Globals, full statusJSON) {
-	st, w := full.Status, g.Stdout
+	bw := bufio.NewWriter(g.Stdout)
+	defer bw.Flush()
+	st, w := full.Status, bw
 	corrupt := map[string]bool{}
 	for _, c := range st.Corrupt {
 		corrupt[c.ID] = true
