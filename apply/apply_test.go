@@ -65,7 +65,7 @@ func TestFaultEveryWritePosition(t *testing.T) {
 				if _, err := os.Stat(e.opts.PersistPath()); !os.IsNotExist(err) {
 					t.Errorf("%s %s at %d: persisted file exists after a failed apply", name, mode, k)
 				}
-				rec, err := store{dir: e.opts.StateDir}.load(te.Transaction)
+				rec, err := store{dir: e.opts.StateDir}.loadID(te.Transaction)
 				must(t, err)
 				if rec.State != TxFailed || !strings.Contains(rec.Error, want.String()) {
 					t.Errorf("%s %s at %d: record state %s error %q", name, mode, k, rec.State, rec.Error)

@@ -146,3 +146,33 @@ func (f *faultIO) Write(k sysctl.Key, v sysctl.Value) error {
 	}
 	return f.FS.Write(k, v)
 }
+
+// loadID decodes one record by id, with its marks.
+func (s store) loadID(id string) (*Record, error) {
+	l, err := s.scan()
+	if err != nil {
+		return nil, err
+	}
+	e := l.find(id)
+	if e == nil {
+		return nil, os.ErrNotExist
+	}
+	return s.load(e)
+}
+
+// list decodes every record, oldest first; a corrupt one is an error.
+func (s store) list() ([]*Record, error) {
+	l, err := s.scan()
+	if err != nil {
+		return nil, err
+	}
+	var out []*Record
+	for _, e := range l.entries {
+		r, err := s.load(e)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}

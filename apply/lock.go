@@ -18,15 +18,19 @@ type lock struct{ f *os.File }
 // lockPoll is how often a waiting apply retries.
 const lockPoll = 20 * time.Millisecond
 
-// acquire waits up to wait for the lock; a cancelled ctx (Ctrl-C) ends the
-// wait at once with ctx's cause.
+// acquire takes the lock, waiting up to wait; a cancelled ctx (a signal)
+// ends the wait at once.
 func acquire(ctx context.Context, s store, wait time.Duration, shared bool) (*lock, error) {
 	if err := s.ensure(); err != nil {
 		return nil, fmt.Errorf("create state directory: %w", err)
 	}
-	f, err := os.OpenFile(s.lockPath(), os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o644)
+	f, err := os.OpenFile(s.lockPath(), os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("open lock: %w", err)
+	}
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("lock %s is not a regular file; move it away", s.lockPath())
 	}
 	how := unix.LOCK_EX
 	if shared {
@@ -49,7 +53,7 @@ func acquire(ctx context.Context, s store, wait time.Duration, shared bool) (*lo
 		select {
 		case <-ctx.Done():
 			f.Close()
-			return nil, fmt.Errorf("%w while waiting for the lock %s: %w", ErrInterrupted, s.lockPath(), context.Cause(ctx))
+			return nil, fmt.Errorf("%w (lock %s held); stopped waiting: %w: %w", ErrLocked, s.lockPath(), ErrInterrupted, context.Cause(ctx))
 		case <-time.After(lockPoll):
 		}
 	}

@@ -47,6 +47,15 @@ type Listener struct {
 	// PID and Process own the socket; 0 and "" when unknown.
 	PID     int    `json:"pid,omitempty"`
 	Process string `json:"process,omitempty"`
+	// Inode is the socket's inode, for the source's own owner lookup.
+	Inode uint32 `json:"-"`
+}
+
+// OwnerNamer is implemented by a ListenerSource whose Listeners leaves PID
+// and Process empty because finding them is costly (a walk of the fd
+// tables): the restart list asks it to name only the listeners on the list.
+type OwnerNamer interface {
+	NameOwners(ctx context.Context, ls []Listener)
 }
 
 // ListenerSource lists the listening TCP sockets of the current network
@@ -110,13 +119,16 @@ type Options struct {
 	// Auditor, when set, receives an entry for every key a committed apply
 	// or a rollback changed (audit.go).
 	Auditor Auditor
-	// Writer is who writes, for the last-writer table (writers.go):
-	// WriterApply when empty; reconcile passes WriterReconcile.
-	Writer WriterKind
 	// Writers, when set, is the last-writer table the caller's plan was
 	// made with: the transaction is refused (ErrStalePlan) if another
 	// apply or a rollback wrote since.
 	Writers *Writers
+	// Origin is recorded in each transaction ("reconcile" for the loop's
+	// corrections; "" for apply). With RecoverOwnCrash, an apply that finds
+	// crashed transactions all of its own Origin (the same service killed
+	// mid-correction) rolls them back and goes on instead of refusing.
+	Origin          string
+	RecoverOwnCrash bool
 	// AfterWrite, when set, is called after write i (1-based) was read back
 	// and verified; tests use it to pause or kill mid-transaction.
 	AfterWrite func(i int, k sysctl.Key)

@@ -47,6 +47,10 @@ type Change struct {
 	Profile string       `json:"profile"`
 	// Note explains an absent or host-wide key.
 	Note string `json:"note,omitempty"`
+	// AbsentOK: the key may be absent without refusing the apply (the
+	// setting has ignore-failure, or a module such as nf_conntrack provides
+	// the key); see validate.AbsentOK.
+	AbsentOK bool `json:"absent_ok,omitempty"`
 }
 
 // Plan is the diff of a resolved profile against the live kernel. diff
@@ -164,12 +168,14 @@ func NewPlan(r *profiles.Resolved, fs Reader, kind netns.Kind) (*Plan, error) {
 	p := &Plan{Profiles: r.Profiles, Digest: Digest(r), NetnsKind: kind.String(),
 		Changes: make([]Change, 0, len(r.Settings)), resolved: r}
 	for _, s := range r.Settings {
-		c := Change{Key: s.Key, Desired: s.Value, Op: s.Op, Reason: s.Reason, Profile: s.Profile}
+		c := Change{Key: s.Key, Desired: s.Value, Op: s.Op, Reason: s.Reason, Profile: s.Profile, AbsentOK: validate.AbsentOK(s)}
 		global := validate.ScopeOf(s.Key) == validate.ScopeGlobal
 		live, err := fs.Read(s.Key)
 		switch {
 		case errors.Is(err, sysctl.ErrNotPresent) && global && kind == netns.Child:
 			c.Action, c.Note = ActionHostWide, "host-wide key, not settable from this network namespace"
+		case errors.Is(err, sysctl.ErrNotPresent) && c.AbsentOK:
+			c.Action, c.Note = ActionAbsent, "this kernel has no such key; skipped (ignore-failure, or its module is not loaded)"
 		case errors.Is(err, sysctl.ErrNotPresent):
 			c.Action, c.Note = ActionAbsent, "this kernel has no such key"
 		case err != nil:

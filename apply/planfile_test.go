@@ -72,7 +72,10 @@ func TestSavedPlanAppliedExactly(t *testing.T) {
 	if !res.Changed || res.Transaction == "" {
 		t.Fatalf("result %+v", res)
 	}
-	rec, err := store{dir: e.opts.StateDir}.load(res.Transaction)
+	st := store{dir: e.opts.StateDir}
+	l, err := st.scan()
+	must(t, err)
+	rec, err := st.load(l.find(res.Transaction))
 	must(t, err)
 	if rec.Plan.Digest != p.Digest || len(rec.Originals) != 2 {
 		t.Errorf("record: digest %s (plan %s), originals %+v", rec.Plan.Digest, p.Digest, rec.Originals)

@@ -13,6 +13,45 @@ type fakeListeners []Listener
 
 func (f fakeListeners) Listeners(context.Context) ([]Listener, error) { return f, nil }
 
+// namingListeners leaves owners empty and names them on request, recording
+// which listeners it was asked about.
+type namingListeners struct {
+	ls    []Listener
+	asked *[]string
+}
+
+func (n namingListeners) Listeners(context.Context) ([]Listener, error) {
+	return append([]Listener(nil), n.ls...), nil
+}
+
+func (n namingListeners) NameOwners(_ context.Context, ls []Listener) {
+	for i := range ls {
+		*n.asked = append(*n.asked, ls[i].Addr)
+		ls[i].PID, ls[i].Process = int(ls[i].Inode), "p"+ls[i].Addr
+	}
+}
+
+// TestRestartListNamesOnlyListedOwners: owner lookup (a walk of every
+// process's fds) is asked only for the listeners on the restart list.
+func TestRestartListNamesOnlyListedOwners(t *testing.T) {
+	e := newTxEnv(t, stock)
+	e.opts.NoPersist = true
+	var asked []string
+	e.opts.Listeners = namingListeners{asked: &asked, ls: []Listener{
+		{Addr: "0.0.0.0:80", Backlog: 511, Inode: 10},
+		{Addr: "127.0.0.1:9000", Backlog: 65535, Inode: 12},
+	}}
+	res, err := Apply(context.Background(), builtin(t, profiles.SynFlood), e.opts)
+	must(t, err)
+	if d := cmp.Diff([]string{"0.0.0.0:80"}, asked); d != "" {
+		t.Errorf("owners looked up for (-want +got):\n%s", d)
+	}
+	want := []RestartEntry{{Listener: Listener{Addr: "0.0.0.0:80", Backlog: 511, Inode: 10, PID: 10, Process: "p0.0.0.0:80"}, NewLimit: 65535}}
+	if d := cmp.Diff(want, res.Restart); d != "" {
+		t.Errorf("restart list (-want +got):\n%s", d)
+	}
+}
+
 // TestRestartList: after raising somaxconn, only listeners capped below the
 // new value are listed.
 func TestRestartList(t *testing.T) {

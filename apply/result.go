@@ -117,6 +117,9 @@ type TxError struct {
 	// verified; false leaves the transaction open for `tcptune rollback`.
 	Restored   bool
 	RestoreErr error
+	// RecordErr: the transaction's final state could not be recorded (a
+	// full disk); the restore itself is told by Restored.
+	RecordErr error
 }
 
 func (e *TxError) Error() string {
@@ -124,15 +127,21 @@ func (e *TxError) Error() string {
 	if !e.Key.IsZero() {
 		what = "apply failed at " + e.Key.String()
 	}
+	if e.Restored && e.RecordErr != nil {
+		return fmt.Sprintf("%s: %v; every key written was restored, but the record could not be updated (%v): transaction %s will show as crashed until 'tcptune rollback' (harmless, the values are back) or 'tcptune rollback --resolve'", what, e.Err, e.RecordErr, e.Transaction)
+	}
 	if e.Restored {
 		return fmt.Sprintf("%s: %v; every key written was restored (transaction %s rolled back)", what, e.Err, e.Transaction)
 	}
 	return fmt.Sprintf("%s: %v; RESTORE INCOMPLETE: %v (transaction %s left open)", what, e.Err, e.RestoreErr, e.Transaction)
 }
 
-// Hint says what to do when the restore did not finish; "" when it did
-// (the failure itself says what went wrong).
+// Hint says what to do when the restore or its record did not finish; ""
+// when both did (the failure itself says what went wrong).
 func (e *TxError) Hint() string {
+	if e.Restored && e.RecordErr != nil {
+		return fmt.Sprintf("free space in --state-dir, then 'tcptune rollback --resolve --to %s'", e.Transaction)
+	}
 	if e.Restored {
 		return ""
 	}

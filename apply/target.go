@@ -3,6 +3,7 @@ package apply
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -30,10 +31,17 @@ type Where struct {
 	BootID string `json:"boot_id,omitempty"`
 	// System says the namespace was the one boot applies sysctl.d to (the
 	// initial namespace, or a booted container's own, where PID 1 runs): after
-	// a reboot that system's namespace has a new identity but is the same
-	// target, and its persisted file is what made the values come back.
-	System bool `json:"system,omitempty"`
+	// a reboot (a new BootID) that system's namespace has a new identity but
+	// is the same target, and its persisted file is what made the values
+	// come back. MachineID tells two systems apart that share a state
+	// directory.
+	System    bool   `json:"system,omitempty"`
+	MachineID string `json:"machine_id,omitempty"`
 }
+
+// machineIDFile is systemd's machine id (machine-id(5)): the host's and each
+// container's own.
+var machineIDFile = "/etc/machine-id"
 
 // bootIDKey is the kernel's per-boot random id (drivers/char/random.c).
 var bootIDKey = sysctl.MustKey("kernel.random.boot_id")
@@ -53,7 +61,11 @@ func (o Options) where() (*Where, error) {
 	if v, err := o.FS.Read(bootIDKey); err == nil {
 		w.BootID = v.String()
 	}
-	w.System, _ = netns.Detect(sysctl.DefaultRoot).PersistDefault()
+	if w.System, _ = netns.Detect(sysctl.DefaultRoot).PersistDefault(); w.System {
+		if b, err := os.ReadFile(machineIDFile); err == nil {
+			w.MachineID = strings.TrimSpace(string(b))
+		}
+	}
 	return w, nil
 }
 
@@ -109,13 +121,14 @@ func checkWhere(here *Where, r *Record) error {
 			What: fmt.Sprintf("was applied to sysctl root %s, this is %s", root, here.SysctlRoot)}
 	case there == nil || there.Netns == nil || here.Netns == nil || *there.Netns == *here.Netns:
 		return nil
-	case there.BootID != "" && here.BootID != "" && there.BootID != here.BootID:
-		// Namespaces do not outlive a boot: the identity cannot match. The
-		// system's own namespace (host, booted container) is the same target
-		// in its new boot; any other is gone.
-		if there.System && here.System {
-			return nil
-		}
+	case there.BootID == "" || here.BootID == "" || there.BootID == here.BootID:
+		// Same boot: the namespace it was applied in is another one.
+	case there.System && here.System && (there.MachineID == "" || here.MachineID == "" || there.MachineID == here.MachineID):
+		// The system's own namespace (the host's, or a booted container's,
+		// whose boot id systemd-nspawn makes per boot) is the same target
+		// after a reboot, under a new identity.
+		return nil
+	default:
 		return &OtherTargetError{Transaction: r.ID, EarlierBoot: true,
 			What: fmt.Sprintf("was applied in %s during an earlier boot; that namespace no longer exists, this is %s", there, here)}
 	}

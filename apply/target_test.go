@@ -39,7 +39,7 @@ func TestRollbackRefusesOtherSysctlRoot(t *testing.T) {
 		t.Fatalf("rollback on the right root: %v", err)
 	}
 	st := store{dir: e.opts.StateDir}
-	r, err := st.load(res.Transaction)
+	r, err := st.loadID(res.Transaction)
 	must(t, err)
 	if r.State != TxRolledBack || r.Where == nil || r.Where.SysctlRoot != e.fs.Root() || r.Where.Netns != nil {
 		t.Errorf("record after rollback: state %s where %+v", r.State, r.Where)
@@ -78,7 +78,11 @@ func TestRollbackRefusesOtherNetns(t *testing.T) {
 	if err := checkWhere(here, rec); err != nil {
 		t.Errorf("the system's namespace after a reboot refused: %v", err)
 	}
-	rec.Where.System = false
+	rec.Where.MachineID, here.MachineID = "another-system", "this-system"
+	if err := checkWhere(here, rec); !errors.Is(err, ErrOtherTarget) {
+		t.Errorf("another system's namespace sharing the state directory: %v, want ErrOtherTarget", err)
+	}
+	rec.Where.MachineID, rec.Where.System = "this-system", false
 	if err := checkWhere(here, rec); !errors.Is(err, ErrOtherTarget) || !strings.Contains(RollbackHint(err), "--resolve") {
 		t.Errorf("a child namespace of an earlier boot: %v (hint %q), want ErrOtherTarget pointing to --resolve", err, RollbackHint(err))
 	}

@@ -33,7 +33,7 @@ type WriterKind string
 
 const (
 	WriterApply     WriterKind = "apply"
-	WriterReconcile WriterKind = "reconcile"
+	WriterReconcile WriterKind = "reconcile" // Options.Origin "reconcile"
 	WriterRollback  WriterKind = "rollback"
 )
 
@@ -144,9 +144,9 @@ func (w *Writers) checkCurrent(s store) error {
 
 // noteWrites records a committed transaction's keys.
 func (o Options) noteWrites(s store, rec *Record, toSet []Change) error {
-	kind := o.Writer
-	if kind == "" {
-		kind = WriterApply
+	kind := WriterApply
+	if o.Origin == string(WriterReconcile) {
+		kind = WriterReconcile
 	}
 	t := o.Now()
 	writes := make([]LastWrite, 0, len(toSet))

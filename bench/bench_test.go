@@ -7,7 +7,9 @@ package bench
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/tcptune/tcptune/apply"
@@ -15,6 +17,7 @@ import (
 	"github.com/tcptune/tcptune/netns"
 	"github.com/tcptune/tcptune/profiles"
 	"github.com/tcptune/tcptune/sysctl"
+	"github.com/tcptune/tcptune/validate"
 )
 
 // fakeRoot builds a sysctl tree holding every key of r with the host
@@ -110,6 +113,32 @@ func BenchmarkApply(b *testing.B) {
 		}
 		if !res.Changed {
 			b.Fatal("apply changed nothing")
+		}
+	}
+}
+
+// BenchmarkValidateLarge validates a profile of 30,000 net.* keys outside
+// the catalog: did-you-mean is bounded, so the cost stays linear (issue 16,
+// item 12: it used to be about 1.5 ms per key).
+func BenchmarkValidateLarge(b *testing.B) {
+	var y strings.Builder
+	y.WriteString("name: large\nsettings:\n")
+	for i := 0; i < 30000; i++ {
+		fmt.Fprintf(&y, "  net.ipv4.tcp_unknown_%d: 1\n", i)
+	}
+	p, err := profiles.Decode("large.yaml", []byte(y.String()), profiles.OriginFile, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	l := &profiles.Loader{}
+	r, err := l.ResolveProfiles(p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if ds := validate.Validate(r, nil); len(ds) != 30000 {
+			b.Fatalf("%d diagnostics", len(ds))
 		}
 	}
 }

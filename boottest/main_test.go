@@ -141,9 +141,10 @@ func buildDeb(ctx context.Context, version, dst string) error {
 		}
 		return nil
 	}
-	// The test build: TestCrashAtBoot SIGKILLs an apply paused by the
-	// TCPTUNE_TEST_PAUSE_AFTER_WRITE hook, which the shipped binary lacks.
-	if err := run("go", "build", "-tags", "tcptune_testhooks", "-ldflags", "-X github.com/tcptune/tcptune/internal/cli.Version="+version,
+	// Static, as make build and the .deb ship it (build-deb.sh refuses a cgo
+	// build), and the test build: TestCrashAtBoot SIGKILLs an apply paused by
+	// the TCPTUNE_TEST_PAUSE_AFTER_WRITE hook, which the shipped binary lacks.
+	if err := run("env", "CGO_ENABLED=0", "go", "build", "-tags", "tcptune_testhooks", "-ldflags", "-X github.com/tcptune/tcptune/internal/cli.Version="+version,
 		"-o", bin, "./cmd/tcptune"); err != nil {
 		return err
 	}

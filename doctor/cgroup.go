@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // NetnsOwner says who a network namespace belongs to, from the cgroup of a
@@ -58,13 +59,19 @@ func (o NetnsOwner) String() string {
 	return s
 }
 
+// The regexps are compiled on first use (doctor --all-netns), not at the
+// start-up of every tcptune command.
 var (
 	// kubepods-burstable-pod1b4e_..._.slice (systemd driver) or
 	// /kubepods/burstable/pod1b4e-.../ (cgroupfs driver).
-	rePod = regexp.MustCompile(`pod([0-9a-fA-F]{8}[-_][0-9a-fA-F]{4}[-_][0-9a-fA-F]{4}[-_][0-9a-fA-F]{4}[-_][0-9a-fA-F]{12})`)
+	rePod = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`pod([0-9a-fA-F]{8}[-_][0-9a-fA-F]{4}[-_][0-9a-fA-F]{4}[-_][0-9a-fA-F]{4}[-_][0-9a-fA-F]{12})`)
+	})
 	// docker-<id>.scope, cri-containerd-<id>.scope, crio-<id>.scope,
 	// libpod-<id>.scope (systemd driver), or a bare 64-hex directory.
-	reScope = regexp.MustCompile(`^(?:(docker|cri-containerd|crio|libpod)-)?([0-9a-f]{64})(?:\.scope)?$`)
+	reScope = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^(?:(docker|cri-containerd|crio|libpod)-)?([0-9a-f]{64})(?:\.scope)?$`)
+	})
 )
 
 // ownerFromCgroup names the owner from a cgroup path such as
@@ -74,7 +81,7 @@ func ownerFromCgroup(path string) (kind, name, container string) {
 	inKube := strings.Contains(path, "kubepods")
 	for _, p := range parts {
 		if inKube {
-			if m := rePod.FindStringSubmatch(p); m != nil {
+			if m := rePod().FindStringSubmatch(p); m != nil {
 				name = strings.ReplaceAll(m[1], "_", "-")
 			}
 		}
@@ -82,7 +89,7 @@ func ownerFromCgroup(path string) (kind, name, container string) {
 	// The innermost container scope: podman puts its processes one level
 	// below it (libpod-<id>.scope/container).
 	for i := len(parts) - 1; i >= 0 && container == ""; i-- {
-		m := reScope.FindStringSubmatch(parts[i])
+		m := reScope().FindStringSubmatch(parts[i])
 		if m == nil {
 			continue
 		}

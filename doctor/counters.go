@@ -1,7 +1,5 @@
 package doctor
 
-import "math"
-
 // Counters holds kernel counters by name. A counter the kernel did not print
 // is absent from the map: never read a missing counter as zero.
 type Counters map[string]uint64
@@ -10,16 +8,6 @@ type Counters map[string]uint64
 func (c Counters) Get(name string) (uint64, bool) {
 	v, ok := c[name]
 	return v, ok
-}
-
-// fromFloat stores *v under name when the parser saw it. procfs keeps
-// counters as float64; the kernel prints unsigned integers, exact in a
-// float64 up to 2^53, far beyond any counter a doctor run compares.
-func (c Counters) fromFloat(name string, v *float64) {
-	if v == nil || *v < 0 || math.IsNaN(*v) || math.IsInf(*v, 0) {
-		return
-	}
-	c[name] = uint64(*v)
 }
 
 // delta returns after-before for name, and false when either reading lacks

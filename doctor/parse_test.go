@@ -101,3 +101,24 @@ func TestInetDiagListenRequest(t *testing.T) {
 		t.Errorf("state mask = %#x, want LISTEN only (%#x)", got, 1<<10)
 	}
 }
+
+// A sockstat without a TCP line leaves every field absent (nil), not zero;
+// fields a newer kernel adds are ignored.
+func TestParseSockstatAbsence(t *testing.T) {
+	st, err := parseSockstat(strings.NewReader("sockets: used 1\nUDP: inuse 0\n"))
+	if err != nil || st != (Sockstat{}) {
+		t.Fatalf("no TCP line: got %+v, %v", st, err)
+	}
+	st, err = parseSockstat(strings.NewReader("TCP: inuse 2 newfield 7 mem 1\n"))
+	if err != nil || st.InUse == nil || *st.InUse != 2 || st.Mem == nil || *st.Mem != 1 || st.Orphan != nil {
+		t.Fatalf("partial TCP line: got %+v, %v", st, err)
+	}
+}
+
+// softnet_stat columns are 32-bit hex; a value that is not is an error.
+func TestParseSoftnetRejectsWideValues(t *testing.T) {
+	row := "100000000 0 0 0 0 0 0 0 0\n"
+	if _, err := parseSoftnet(strings.NewReader(row)); err == nil {
+		t.Fatal("a 33-bit column was accepted")
+	}
+}

@@ -7,8 +7,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-
-	"github.com/prometheus/procfs"
 )
 
 // DefaultProcRoot is the real proc mount; --proc-root points elsewhere for
@@ -30,20 +28,6 @@ func (d procDir) taskPath() string { return filepath.Join(d.mount, strconv.Itoa(
 // netPath returns the path of a file under the task's net/ directory, for
 // messages.
 func (d procDir) netPath(name string) string { return filepath.Join(d.taskPath(), "net", name) }
-
-// proc returns procfs's view of the task, for the per-process readers
-// (netstat, snmp).
-func (d procDir) proc() (procfs.Proc, error) {
-	fs, err := procfs.NewFS(d.mount)
-	if err != nil {
-		return procfs.Proc{}, err
-	}
-	return fs.Proc(d.pid)
-}
-
-// fs returns procfs's FS rooted at the task directory, for the readers that
-// take /proc/net/<file> relative to the mount (sockstat, softnet_stat).
-func (d procDir) fs() (procfs.FS, error) { return procfs.NewFS(d.taskPath()) }
 
 // locateProcDir resolves root/thread-self (Linux 3.17+, a link to
 // "<tgid>/task/<tid>") or, on older kernels and in fixture trees without it,

@@ -3,6 +3,7 @@ package doctor
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -235,20 +236,28 @@ func TestLocateProcDir(t *testing.T) {
 	}
 }
 
-func TestFindOwners(t *testing.T) {
+// procTree returns a fake proc root and a func that adds a process with
+// comm and fd links (fd 3, 4, ...) to it.
+func procTree(t *testing.T) (string, func(pid, comm string, links ...string)) {
 	root := t.TempDir()
-	mk := func(pid, comm string, links ...string) {
+	return root, func(pid, comm string, links ...string) {
 		dir := filepath.Join(root, pid, "fd")
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		os.WriteFile(filepath.Join(root, pid, "comm"), []byte(comm+"\n"), 0o644)
+		if err := os.WriteFile(filepath.Join(root, pid, "comm"), []byte(comm+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
 		for i, l := range links {
-			if err := os.Symlink(l, filepath.Join(dir, string(rune('3'+i)))); err != nil {
+			if err := os.Symlink(l, filepath.Join(dir, strconv.Itoa(3+i))); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
+}
+
+func TestFindOwners(t *testing.T) {
+	root, mk := procTree(t)
 	mk("1000", "nginx", "socket:[555]") // a worker sharing the socket
 	mk("200", "nginx", "pipe:[9]", "socket:[555]")
 	mk("300", "sshd", "socket:[777]")
@@ -266,5 +275,37 @@ func TestSocketInode(t *testing.T) {
 		if (want < 0) == ok || (ok && int64(n) != want) {
 			t.Errorf("socketInode(%q) = %d, %v", link, n, ok)
 		}
+	}
+}
+
+// TestFindOwnersCostBoundedByWindows: a process with many fds that owns
+// none of the wanted sockets is read one window at a time, so an owner found
+// in the first round stops the walk before the busy process's whole fd table
+// is read; a socket among a busy process's fds is still found (in whichever
+// round reaches it).
+func TestFindOwnersCostBoundedByWindows(t *testing.T) {
+	old := ownerWindows
+	ownerWindows = []int{4, 1 << 30}
+	defer func() { ownerWindows = old }()
+	root, mk := procTree(t)
+	busy := make([]string, 500)
+	for i := range busy {
+		busy[i] = "socket:[" + strconv.Itoa(10000+i) + "]" // established connections
+	}
+	mk("100", "loadgen", busy...)
+	mk("200", "server", "socket:[555]")
+	got, reads := findOwnersCounted(root, map[uint32]bool{555: true})
+	if o := got[555]; o.pid != 200 || o.comm != "server" {
+		t.Fatalf("owner of 555 = %+v, want pid 200 server", o)
+	}
+	if reads > 4+1 {
+		t.Errorf("read %d fd links; want at most one window of the busy process plus the owner's (5)", reads)
+	}
+	// The wanted socket among the busy process's fds: found in round two.
+	busy[len(busy)-1] = "socket:[777]"
+	mk("300", "busy2", busy...)
+	got = findOwners(root, map[uint32]bool{555: true, 777: true})
+	if got[777].pid != 300 || got[555].pid != 200 {
+		t.Fatalf("owners = %+v", got)
 	}
 }

@@ -1,7 +1,12 @@
 package doctor
 
 import (
+	"bufio"
 	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
 )
 
 // Softnet sums /proc/net/softnet_stat over CPUs. The file is host-wide: the
@@ -17,26 +22,53 @@ type Softnet struct {
 	Processed    uint64 `json:"processed"`
 }
 
-// readSoftnet reads <task>/net/softnet_stat through procfs, which knows the
-// column layouts from Linux 2.6.23 (9 columns) to 5.14+ (13 and more).
+// readSoftnet reads <task>/net/softnet_stat: one row of hex columns per
+// CPU, 9 of them since Linux 2.6.23 and more from 5.14 on; the first three
+// (processed, dropped, time_squeezed) have kept their place in every layout
+// (net/core/net-procfs.c, softnet_seq_show).
 func readSoftnet(d procDir) (Softnet, error) {
-	fs, err := d.fs()
+	path := d.netPath("softnet_stat")
+	f, err := os.Open(path)
 	if err != nil {
-		return Softnet{}, fmt.Errorf("read %s: %w", d.netPath("softnet_stat"), err)
+		return Softnet{}, fmt.Errorf("read %s: %w", path, err)
 	}
-	rows, err := fs.NetSoftnetStat()
+	defer f.Close()
+	s, err := parseSoftnet(f)
 	if err != nil {
-		return Softnet{}, fmt.Errorf("read %s: %w", d.netPath("softnet_stat"), err)
+		return Softnet{}, fmt.Errorf("read %s: %w", path, err)
 	}
-	if len(rows) == 0 {
-		return Softnet{}, fmt.Errorf("read %s: no CPU rows", d.netPath("softnet_stat"))
-	}
+	return s, nil
+}
+
+func parseSoftnet(r io.Reader) (Softnet, error) {
 	var s Softnet
-	for _, r := range rows {
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		cols := strings.Fields(sc.Text())
+		if len(cols) == 0 {
+			continue
+		}
+		if len(cols) < 9 {
+			return Softnet{}, fmt.Errorf("CPU row %d has %d columns, want at least 9", s.CPUs+1, len(cols))
+		}
+		var v [3]uint64
+		for i := range v {
+			n, err := strconv.ParseUint(cols[i], 16, 32)
+			if err != nil {
+				return Softnet{}, fmt.Errorf("CPU row %d column %d: %q is not a 32-bit hex number", s.CPUs+1, i+1, cols[i])
+			}
+			v[i] = n
+		}
 		s.CPUs++
-		s.Dropped += uint64(r.Dropped)
-		s.TimeSqueezed += uint64(r.TimeSqueezed)
-		s.Processed += uint64(r.Processed)
+		s.Processed += v[0]
+		s.Dropped += v[1]
+		s.TimeSqueezed += v[2]
+	}
+	if err := sc.Err(); err != nil {
+		return Softnet{}, err
+	}
+	if s.CPUs == 0 {
+		return Softnet{}, fmt.Errorf("no CPU rows")
 	}
 	return s, nil
 }

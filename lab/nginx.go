@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"text/template"
 	"time"
@@ -32,7 +33,12 @@ const (
 	nginxStartWait     = 5 * time.Second
 )
 
-var nginxConf = template.Must(template.New("nginx.conf").Parse(`# written by tcptune lab for one run; deleted with it
+// nginxConf is parsed on first use, not at start-up of every tcptune run.
+var nginxConf = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("nginx.conf").Parse(nginxConfText))
+})
+
+const nginxConfText = `# written by tcptune lab for one run; deleted with it
 daemon off;
 master_process on;
 worker_processes {{.Workers}};
@@ -55,7 +61,7 @@ http {
         location / { proxy_pass http://backend; }
     }
 }
-`))
+`
 
 func init() {
 	register(&Scenario{
@@ -152,7 +158,7 @@ func startNginx(ctx context.Context, dir string) (stop func(), err error) {
 		return nil, err
 	}
 	var conf bytes.Buffer
-	if err := nginxConf.Execute(&conf, map[string]any{"Dir": dir, "Workers": nginxWorkers, "Connections": nginxConnections,
+	if err := nginxConf().Execute(&conf, map[string]any{"Dir": dir, "Workers": nginxWorkers, "Connections": nginxConnections,
 		"Upstream": nginxUpstreamPort, "Port": labPort, "Backlog": serverBacklog}); err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 )
 
 // Here describes the network namespace the process runs in.
@@ -80,6 +81,8 @@ func detect(sysctlRoot, proc string) Here {
 			if init == h.Self {
 				h.InitShares = TriYes
 			}
+		} else {
+			h.InitShares = sameProcNet(proc)
 		}
 	}
 	h.Kind, h.Reason = facts(sysctlRoot)
@@ -130,4 +133,33 @@ func (h Here) PersistDefault() (ok bool, why string) {
 		return false, "cannot tell whether PID 1 (the boot that reads sysctl.d) runs in " + h.Self.String() + " (/proc/1/ns/net unreadable)"
 	}
 	return false, "cannot tell which network namespace this is (" + h.Reason + ")"
+}
+
+// sameProcNet tells whether PID 1 shares this thread's network namespace
+// when its ns link cannot be read (no ptrace access to PID 1: a sandboxed
+// systemd service, or this machine, where /proc/1/ns/net is unreadable even
+// to root). Each namespace registers its own /proc/net entries
+// (net/core/net-procfs.c, proc_create_net per struct net), and an entry's
+// inode number is unique to it, while /proc/PID/net needs no ptrace access;
+// so the same inode for net/dev means the same namespace.
+func sameProcNet(proc string) Tri {
+	var self, init os.FileInfo
+	var err error
+	if self, err = os.Stat(filepath.Join(proc, "thread-self/net/dev")); err != nil {
+		if self, err = os.Stat(filepath.Join(proc, "self/net/dev")); err != nil {
+			return TriUnknown
+		}
+	}
+	if init, err = os.Stat(filepath.Join(proc, "1/net/dev")); err != nil {
+		return TriUnknown
+	}
+	a, okA := self.Sys().(*syscall.Stat_t)
+	b, okB := init.Sys().(*syscall.Stat_t)
+	switch {
+	case !okA || !okB:
+		return TriUnknown
+	case a.Dev == b.Dev && a.Ino == b.Ino:
+		return TriYes
+	}
+	return TriNo
 }

@@ -22,6 +22,9 @@ func TestKernelChildFacts(t *testing.T) {
 	if h.Kind != netns.Child || !strings.Contains(h.Reason, "netdev_max_backlog") {
 		t.Errorf("Detect in a private namespace = %+v, want child from netdev_max_backlog", h)
 	}
+	if h.InitShares != netns.TriNo {
+		t.Errorf("InitShares in a private namespace = %v, want no (PID 1 is the parent's)", h.InitShares)
+	}
 	if ok, why := h.PersistDefault(); ok || why == "" {
 		t.Errorf("PersistDefault = %v %q: PID 1 is not in this namespace, want no", ok, why)
 	}

@@ -75,6 +75,22 @@ func TestDetectTiebreak(t *testing.T) {
 	if h.Kind != Unknown || h.InitShares != TriUnknown {
 		t.Errorf("no facts, no /proc: %+v, want unknown", h)
 	}
+	// PID 1's ns link unreadable (as here, and in a sandboxed service): the
+	// per-namespace /proc/net entries decide.
+	if got := sameProcNet(proc); got != TriUnknown {
+		t.Errorf("sameProcNet without /proc entries = %v, want unknown", got)
+	}
+	if self, err1 := os.Stat("/proc/self/net/dev"); err1 == nil {
+		if init, err2 := os.Stat("/proc/1/net/dev"); err2 == nil {
+			want := TriNo
+			if os.SameFile(self, init) {
+				want = TriYes
+			}
+			if got := sameProcNet("/proc"); got != want {
+				t.Errorf("sameProcNet(/proc) = %v, want %v", got, want)
+			}
+		}
+	}
 	h = detect(tree(t, map[string]os.FileMode{"somaxconn": 0o644}), "/proc")
 	if h.Kind != Child {
 		t.Errorf("facts say child: %+v", h)

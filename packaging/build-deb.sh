@@ -12,6 +12,11 @@ export DEB_VERSION="${3:-${DEB_VERSION:-0.0.0~dev}}"
 export ARCH="${ARCH:-$(go env GOARCH)}"
 export STAGE="$(mktemp -d)"
 trap 'rm -rf "$STAGE"' EXIT
+# The package ships a static binary (make build: CGO_ENABLED=0): no ld.so or libc start-up on every run.
+if ! go version -m "$bin" | grep -q 'CGO_ENABLED=0'; then
+	echo "build-deb.sh: $bin is not a static build; build it with CGO_ENABLED=0 (make build)" >&2
+	exit 1
+fi
 install -m 0755 "$bin" "$STAGE/tcptune"
 go run ./cmd/tcptune-gendocs --man-dir "$STAGE/man" --completion-dir "$STAGE/completions" --unit-dir "$STAGE/units"
 gzip -9n "$STAGE"/man/*.8

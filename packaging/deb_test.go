@@ -5,6 +5,7 @@ package packaging
 
 import (
 	"bytes"
+	"debug/elf"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,6 +23,13 @@ func need(t *testing.T, tools ...string) {
 			t.Skipf("SKIPPED: %s not found", tool)
 		}
 	}
+}
+
+// cgoOn reports whether a plain `go build` links with cgo here (a C
+// compiler is present and CGO_ENABLED is not 0).
+func cgoOn(t *testing.T) bool {
+	t.Helper()
+	return strings.TrimSpace(sh(t, "go", "env", "CGO_ENABLED")) == "1"
 }
 
 func sh(t *testing.T, name string, args ...string) string {
@@ -44,8 +52,12 @@ func TestDeb(t *testing.T) {
 	}
 	need(t, "dpkg-deb", "dpkg")
 	bin := filepath.Join(t.TempDir(), "tcptune")
-	sh(t, "go", "build", "-o", bin, "github.com/tcptune/tcptune/cmd/tcptune")
+	sh(t, "go", "build", "-o", bin, "github.com/tcptune/tcptune/cmd/tcptune") // cgo on: refused below
 	out := t.TempDir()
+	if _, err := exec.Command("./build-deb.sh", bin, out, "1.2.3~test").CombinedOutput(); err == nil && cgoOn(t) {
+		t.Fatal("build-deb.sh packaged a dynamically linked binary; want it refused")
+	}
+	sh(t, "env", "CGO_ENABLED=0", "go", "build", "-o", bin, "github.com/tcptune/tcptune/cmd/tcptune")
 	sh(t, "./build-deb.sh", bin, out, "1.2.3~test")
 	debs, _ := filepath.Glob(filepath.Join(out, "*.deb"))
 	if len(debs) != 1 {
@@ -103,6 +115,16 @@ func TestDeb(t *testing.T) {
 	}
 	installed := filepath.Join(root, "usr/bin/tcptune")
 	sh(t, installed, "version")
+	if f, err := elf.Open(installed); err != nil {
+		t.Fatal(err)
+	} else {
+		for _, p := range f.Progs {
+			if p.Type == elf.PT_INTERP {
+				t.Errorf("packaged %s is dynamically linked (PT_INTERP); the .deb must ship the static build", installed)
+			}
+		}
+		f.Close()
+	}
 	// The packaged profile validates, and the units run it from /usr/bin.
 	// Unpacked but not configured, dpkg keeps a conffile as .dpkg-new.
 	sh(t, installed, "validate", "-f", filepath.Join(root, "etc/tcptune/profiles.d/host.yaml.dpkg-new"), "host")

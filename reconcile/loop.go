@@ -5,7 +5,7 @@
 // systemd), to StateDir/reconcile.json (shown by `tcptune status`), to
 // sd_notify's STATUS= and, optionally, to a Prometheus textfile.
 //
-// Stopping (ctx cancelled: SIGTERM, SIGINT) never rolls the profile back:
+// Stopping (ctx cancelled: SIGTERM, SIGINT, SIGHUP, SIGQUIT) never rolls the profile back:
 // tuned's rollback-on-exit turns a service restart into an outage, and the
 // values were right.
 package reconcile
@@ -25,12 +25,18 @@ import (
 	"github.com/tcptune/tcptune/systemd"
 )
 
+// Origin is what reconcile's corrections record as their apply.Options
+// Origin, so that a restarted reconcile recognises (and rolls back) a
+// correction its killed predecessor left unfinished, and the last-writer
+// table names them (apply.WriterReconcile).
+const Origin = "reconcile"
+
 // ApplyFunc applies exactly the plan of the drift check (narrowed to the
 // keys reconcile still enforces) through apply's transaction; w is the
 // last-writer table the check read, so the transaction is refused when a
 // rollback or another apply wrote in between. The CLI passes apply.ApplyPlan
-// with the Options `tcptune apply` would use, Writers set to w and Writer to
-// apply.WriterReconcile.
+// with the Options `tcptune apply` would use, Origin set to Origin and
+// Writers to w.
 type ApplyFunc func(ctx context.Context, p *apply.Plan, w *apply.Writers) (*apply.Result, error)
 
 // Options configures Run.

@@ -74,7 +74,7 @@ func (f *fixture) options(mode Mode) Options {
 		Resolved: f.r, Mode: mode, Interval: 50 * time.Millisecond, Reader: f.fs, Netns: netns.Initial,
 		Apply: func(ctx context.Context, p *apply.Plan, w *apply.Writers) (*apply.Result, error) {
 			ao := ao
-			ao.Writer, ao.Writers = apply.WriterReconcile, w
+			ao.Writers = w
 			return apply.ApplyPlan(ctx, p, ao)
 		},
 		Writers:   func() (*apply.Writers, error) { return apply.LoadWriters(f.state) },

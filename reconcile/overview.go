@@ -50,9 +50,9 @@ func LoadOverview(o apply.Options, auditLast int) (*Overview, error) {
 	return v, nil
 }
 
-// Attention reports whether status exits 2: drift, or a crashed
-// transaction waiting for rollback.
-func (v *Overview) Attention() bool { return v.Drift || len(v.Crashed) > 0 }
+// Attention reports whether status exits 2: drift, a crashed transaction
+// waiting for rollback, or a corrupt record.
+func (v *Overview) Attention() bool { return v.Drift || len(v.Crashed) > 0 || len(v.Corrupt) > 0 }
 
 // Metrics renders the overview for node_exporter's textfile collector.
 func (v *Overview) Metrics() []byte { return AuditMetrics(v.Status, v.Reconcile) }

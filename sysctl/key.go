@@ -44,6 +44,14 @@ const maxKeyLen = 256
 // break a line-oriented file: empty names and components, "." and "..",
 // absolute names, whitespace, control characters, glob characters and '='.
 func ParseKey(s string) (Key, error) {
+	if p, ok := simpleDotted(s); ok {
+		return Key{path: p}, nil
+	}
+	return parseKeyFull(s)
+}
+
+// parseKeyFull is ParseKey without the fast path.
+func parseKeyFull(s string) (Key, error) {
 	bad := func(why string) (Key, error) {
 		return Key{}, fmt.Errorf("%w %q: %s", ErrBadKey, s, why)
 	}
@@ -92,6 +100,30 @@ func ParseKey(s string) (Key, error) {
 	return Key{path: strings.Join(parts, "/")}, nil
 }
 
+// simpleDotted is ParseKey's fast path for the common name: dotted, made
+// only of [A-Za-z0-9_-], no empty component. Its path is the name with dots
+// turned into slashes. Anything else takes the full checks.
+func simpleDotted(s string) (string, bool) {
+	if s == "" || len(s) > maxKeyLen || s[0] == '.' || s[len(s)-1] == '.' {
+		return "", false
+	}
+	dots := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '_', c == '-', c >= 'A' && c <= 'Z':
+		case c == '.' && s[i-1] != '.':
+			dots++
+		default:
+			return "", false
+		}
+	}
+	if dots == 0 {
+		return "", false // one component: let the full path decide
+	}
+	return strings.ReplaceAll(s, ".", "/"), true
+}
+
 // MustKey is ParseKey for names known at compile time; it panics on error.
 func MustKey(s string) Key {
 	k, err := ParseKey(s)
@@ -104,6 +136,9 @@ func MustKey(s string) Key {
 // String returns the canonical dotted name, with dots inside a component
 // written as slashes (systemd's rule), e.g. net.ipv4.conf.eth0/100.forwarding.
 func (k Key) String() string {
+	if strings.IndexByte(k.path, '.') < 0 {
+		return strings.ReplaceAll(k.path, "/", ".")
+	}
 	parts := strings.Split(k.path, "/")
 	out := make([]string, len(parts))
 	for i, p := range parts {

@@ -88,11 +88,14 @@ func TestKeyText(t *testing.T) {
 }
 
 func FuzzParseKey(f *testing.F) {
-	for _, s := range []string{"net.core.somaxconn", "net/ipv4/conf/eth0.100/forwarding", "net.ipv4.conf.eth0/100.x", "../etc", "a..b", "/x"} {
+	for _, s := range []string{"net.core.somaxconn", "net.ipv4.tcp_rmem", "fs.file-max", "a.", ".a", "a", "Net.X_Y-1.z", "net/ipv4/conf/eth0.100/forwarding", "net.ipv4.conf.eth0/100.x", "../etc", "a..b", "/x"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		k, err := ParseKey(s)
+		if full, ferr := parseKeyFull(s); full != k || (ferr == nil) != (err == nil) {
+			t.Fatalf("%q: fast path %v, %v; full checks %v, %v", s, k, err, full, ferr)
+		}
 		if err != nil {
 			return
 		}

@@ -3,7 +3,7 @@ package validate
 import (
 	"fmt"
 	"math"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/tcptune/tcptune/sysctl"
@@ -30,13 +30,13 @@ func i64(n int64) *int64 { return &n }
 
 // catalog maps the canonical dotted name to its entry; filled by init from
 // the per-subsystem lists (catalog_core.go, catalog_ipv4.go).
-var catalog = map[string]Tunable{}
+var catalog = make(map[string]Tunable, len(coreTunables)+len(ipv4Tunables))
 
 // sorted is the catalog in key order, for Catalog and Suggest.
 var sorted []Tunable
 
 func init() {
-	for _, group := range [][]Tunable{coreTunables, ipv4Tunables} {
+	for _, group := range [][]Tunable{coreTunables, ipv4Tunables, moreTunables} {
 		for _, t := range group {
 			name := t.Key.String()
 			if _, dup := catalog[name]; dup {
@@ -46,12 +46,22 @@ func init() {
 			sorted = append(sorted, t)
 		}
 	}
-	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Key.Compare(sorted[j].Key) < 0 })
+	slices.SortFunc(sorted, func(a, b Tunable) int { return a.Key.Compare(b.Key) })
 }
 
 // Lookup returns the catalog entry for k.
+// Per-interface keys (net.ipv4.conf.eth0.rp_filter) find the entry
+// written for every interface (net.ipv4.conf.IFACE.rp_filter), with Key set
+// to k.
 func Lookup(k sysctl.Key) (Tunable, bool) {
 	t, ok := catalog[k.String()]
+	if !ok {
+		if name, isIface := ifaceKey(k); isIface {
+			if t, ok = catalog[name]; ok {
+				t.Key = k
+			}
+		}
+	}
 	return t, ok
 }
 

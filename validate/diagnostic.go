@@ -60,4 +60,14 @@ type Kernel struct {
 	// Netns is the kind of network namespace tcptune runs in; in a child
 	// namespace, host-wide keys are reported as such, not as failures.
 	Netns netns.Kind
+	// Listeners, when set, lists the listening sockets here; a new
+	// ip_local_port_range is checked against them and against Kubernetes'
+	// NodePorts when kubelet listens (hazards.go).
+	Listeners func() ([]Listener, error)
+	// Owners, when set, fills Process and PID of the listeners passed (the
+	// ones a warning names).
+	Owners func([]Listener)
+	// Tuned, when set, is the active tuned configuration; keys it also sets
+	// are reported (tuned.go).
+	Tuned *Tuned
 }

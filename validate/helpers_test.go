@@ -25,7 +25,7 @@ func resolve(t *testing.T, yaml string) *profiles.Resolved {
 	if err != nil {
 		t.Fatalf("decode: %v", err)
 	}
-	r := &profiles.Resolved{Profiles: []string{p.Name}, Chain: []string{p.Name}, Settings: p.Settings}
+	r := &profiles.Resolved{Profiles: []string{p.Name}, Chain: []string{p.Name}, Sources: []*profiles.Profile{p}, Settings: p.Settings}
 	sort.Slice(r.Settings, func(i, j int) bool { return r.Settings[i].Key.Compare(r.Settings[j].Key) < 0 })
 	return r
 }

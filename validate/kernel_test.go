@@ -48,7 +48,7 @@ func TestValidateKernel(t *testing.T) {
 		{"missing key, with the version that added it", netns.Initial, nil, []string{linear + ": 4"},
 			[]brief{keyAt(SevError, linear, 1)}, []string{"not present on this kernel", "added in Linux 6.5"}},
 		{"key outside the catalog but on the kernel", netns.Initial, nil, []string{"net.ipv4.tcp_ecn: 1"},
-			[]brief{keyAt(SevWarning, "net.ipv4.tcp_ecn", 1)}, []string{"not in tcptune's catalog, but present on this kernel"}},
+			[]brief{keyAt(SevWarning, "net.ipv4.tcp_ecn", 1)}, []string{"not in tcptune's catalog; its value is not checked"}},
 		{"unknown key, suggestion from the kernel's keys", netns.Initial, nil, []string{"net.ipv4.tcp_ecm: 1"},
 			[]brief{keyAt(SevError, "net.ipv4.tcp_ecm", 1)}, []string{"did you mean net.ipv4.tcp_ecn or net.ipv4.tcp_mem?"}},
 		{"live unprivileged start feeds the port range rule", netns.Initial, nil, []string{pr + ": 1501 60000"},
@@ -77,11 +77,20 @@ func TestValidateKernel(t *testing.T) {
 	}
 }
 
-// Without --kernel the same unknown key is an error even if some kernel has
-// it: tcptune cannot know.
+// Without --kernel the same net.* key outside the catalog is a warning, as
+// with --kernel when the kernel has it: every command gives one verdict, and
+// the kernel judges the value on apply (read back).
 func TestUnknownKeyWithoutKernel(t *testing.T) {
 	ds := Validate(resolve(t, profile("net.ipv4.tcp_ecn: 1")), nil)
-	check(t, ds, []brief{keyAt(SevError, "net.ipv4.tcp_ecn", 1)}, "unknown sysctl key")
+	check(t, ds, []brief{keyAt(SevWarning, "net.ipv4.tcp_ecn", 1)}, "not in tcptune's catalog")
+}
+
+// With --kernel a net.* key neither in the catalog nor on the kernel is an
+// error, with a did-you-mean.
+func TestUnknownKeyAbsentWithKernel(t *testing.T) {
+	k := fakeKernel(t, netns.Initial, hostFiles())
+	ds := Validate(resolve(t, profile("net.ipv4.tcp_tw_reuze: 1")), k)
+	check(t, ds, []brief{keyAt(SevError, "net.ipv4.tcp_tw_reuze", 1)}, "not present on this kernel", "did you mean net.ipv4.tcp_tw_reuse?")
 }
 
 // A broken root is "could not check", not a verdict on the profile.

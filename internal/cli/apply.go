@@ -1,14 +1,12 @@
 package cli
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -17,6 +15,7 @@ import (
 	"github.com/tcptune/tcptune/doctor"
 	"github.com/tcptune/tcptune/profiles"
 	"github.com/tcptune/tcptune/sysctl"
+	"github.com/tcptune/tcptune/validate"
 )
 
 // txFlags are the paths and knobs shared by apply, rollback and status.
@@ -47,18 +46,33 @@ func (f *txFlags) options(g *Globals) apply.Options {
 	}
 }
 
+// applyOptions: `tcptune apply P...|-f FILE|PLAN.json`.
+type applyOptions struct {
+	g                                   *Globals
+	tf                                  txFlags
+	dryRun, noPersist, strict, detailed bool
+
+	profiles []string
+	resolved *profiles.Resolved // nil with a saved plan
+	saved    *apply.Plan        // apply PLAN.json
+	ao       apply.Options
+}
+
 func newApplyCmd(g *Globals) *cobra.Command {
-	var tf txFlags
-	var dryRun, noPersist, strict, detailed bool
+	o := &applyOptions{g: g}
 	cmd := &cobra.Command{
-		Use:   "apply P... | apply PLAN.json",
+		Use:   "apply P...|-f FILE|PLAN.json",
 		Short: "Apply profiles all-or-nothing, with read-back, rollback and persistence",
 		Long: `Apply one or more profiles as one transaction.
 
-Nothing is written unless every key validates and is present and writable here.
+Nothing is written unless every key validates (the same check as 'tcptune
+validate --kernel': keys outside net.*, fs.file-max and fs.nr_open need a
+root-owned profile's allow:) and is present and writable here; a setting with
+ignore-failure, or a key of a module that is not loaded (nf_conntrack), may be
+absent and is skipped. With -f FILE and no P, the file is the profile.
 The original values are recorded durably in --state-dir before the first write;
 each write is read back, and a refused, clamped or rewritten value (or SIGINT /
-SIGTERM) restores every key already written, in reverse order. Host-wide keys
+SIGTERM, SIGHUP, SIGQUIT) restores every key already written, in reverse order. Host-wide keys
 seen from a container's network namespace are skipped ("host-wide").
 
 Unless --no-persist, the values are persisted to --persist-dir/90-tcptune.conf
@@ -79,71 +93,96 @@ one the plan observed, or when the plan's profiles (found with the same
 After raising net.core.somaxconn, the listeners whose accept queue stays
 capped at the old value are listed: restart or reconfigure them.
 
+SIGHUP (a dropped SSH session) and SIGQUIT roll back like SIGINT and SIGTERM;
+a closed output pipe (tcptune apply P | head -1) does not change the exit
+status of a committed transaction.
+
 Exit status: 0 ok, 1 error (rolled back, nothing left changed);
 with --detailed-exitcode, 2 when something changed.`,
 		Example: `  tcptune apply high-concurrency --dry-run
   tcptune apply high-concurrency fail-fast -o json --detailed-exitcode
   tcptune apply syn-flood --no-persist
+  tcptune apply -f ./web.yaml
   tcptune diff web --out plan.json && tcptune apply plan.json`,
-		Args:              cobra.MinimumNArgs(1),
+		Args:              profileRefs(g),
 		ValidArgsFunction: profileArgs(g),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			saved, err := g.savedPlan(args)
-			if err != nil {
-				return err
-			}
-			var r *profiles.Resolved
-			if saved == nil {
-				if r, err = g.resolve(args); err != nil {
-					return err
-				}
-			}
-			o := tf.options(g)
-			o.DryRun, o.NoPersist, o.StrictPersist = dryRun, noPersist, strict
-			o.Auditor = applyAuditor(tf.StateDir)
-			g.persistDefault(cmd, &o)
-			if g.SysctlRoot == sysctl.DefaultRoot {
-				o.Listeners = doctorListeners{}
-			}
-			if faults.afterWrite != nil { // test builds only (faults.go)
-				o.AfterWrite = faults.afterWrite(g.Stderr)
-			}
-			ctx, stop := signal.NotifyContext(cmdContext(cmd), os.Interrupt, syscall.SIGTERM)
-			var res *apply.Result
-			if saved != nil {
-				res, err = apply.ApplyPlan(ctx, saved, o)
-			} else {
-				res, err = apply.Apply(ctx, r, o)
-			}
-			stop()
-			if res != nil {
-				if g.JSON() {
-					if jerr := writeJSON(g.Stdout, res); jerr != nil && err == nil {
-						err = jerr
-					}
-				} else {
-					printApply(g.Stdout, g.Stderr, res)
-				}
-			}
-			if err != nil {
-				if saved != nil {
-					return err // the plan's errors carry their hint
-				}
-				return applyHint(err, args)
-			}
-			if detailed && res.Changed && !res.DryRun {
-				return withExit(ExitChanges)
-			}
-			return nil
-		},
+		RunE:              runCommand(o),
 	}
-	tf.register(cmd)
+	o.tf.register(cmd)
 	fl := cmd.Flags()
-	fl.BoolVar(&dryRun, "dry-run", false, "print the plan and the file that would be persisted; write nothing")
-	fl.BoolVar(&noPersist, "no-persist", false, "do not write the sysctl.d file (the change is lost at reboot)")
-	fl.BoolVar(&strict, "strict-persist", false, "fail (before writing) when another sysctl.d file overrides a persisted value at boot")
-	fl.BoolVar(&detailed, "detailed-exitcode", false, "exit 2 when something changed (terraform's convention)")
+	fl.BoolVar(&o.dryRun, "dry-run", false, "print the plan and the file that would be persisted; write nothing")
+	fl.BoolVar(&o.noPersist, "no-persist", false, "do not write the sysctl.d file (the change is lost at reboot)")
+	fl.BoolVar(&o.strict, "strict-persist", false, "fail (before writing) when another sysctl.d file overrides a persisted value at boot")
+	fl.BoolVar(&o.detailed, "detailed-exitcode", false, "exit 2 when something changed (terraform's convention)")
 	return cmd
+}
+
+// Complete builds apply's options: the one validation path with what is
+// known of this machine (kernel, listeners, tuned), the persistence default
+// of this namespace, the restart list, the audit trail.
+func (o *applyOptions) Complete(cmd *cobra.Command, args []string) error {
+	g := o.g
+	o.profiles = g.refs(args)
+	o.ao = o.tf.options(g)
+	k := g.kernelFacts()
+	o.ao.Validator = func(r *profiles.Resolved) []validate.Diagnostic { return validate.Validate(r, k) }
+	o.ao.DryRun, o.ao.NoPersist, o.ao.StrictPersist = o.dryRun, o.noPersist, o.strict
+	g.persistDefault(cmd, &o.ao)
+	if g.SysctlRoot == sysctl.DefaultRoot {
+		o.ao.Listeners = doctorListeners{}
+	}
+	o.ao.Auditor = applyAuditor(o.tf.StateDir)
+	return nil
+}
+
+// Validate loads a saved plan and binds it to its profiles as they resolve
+// now, or resolves the profiles (apply validates them again, with the
+// kernel, before anything is written).
+func (o *applyOptions) Validate() error {
+	saved, err := o.g.savedPlan(o.profiles)
+	if err != nil || saved != nil {
+		o.saved = saved
+		return err
+	}
+	o.resolved, err = o.g.resolve(o.profiles)
+	return err
+}
+
+// Run applies (apply.Apply, or apply.ApplyPlan for a saved plan) under the
+// transaction's signal handling and prints the result.
+func (o *applyOptions) Run(ctx context.Context) error {
+	g := o.g
+	ctx, stop := transactionContext(ctx)
+	if faults.afterWrite != nil { // test builds only (faults.go)
+		o.ao.AfterWrite = faults.afterWrite(ctx, g.Stderr)
+	}
+	var res *apply.Result
+	var err error
+	if o.saved != nil {
+		res, err = apply.ApplyPlan(ctx, o.saved, o.ao)
+	} else {
+		res, err = apply.Apply(ctx, o.resolved, o.ao)
+	}
+	stop()
+	if res != nil {
+		if g.JSON() {
+			if jerr := outputErr(writeJSON(g.Stdout, res)); jerr != nil && err == nil {
+				err = jerr
+			}
+		} else {
+			printApply(g.Stdout, g.Stderr, res)
+		}
+	}
+	if err != nil {
+		if o.saved != nil {
+			return err // the plan's errors carry their hint
+		}
+		return applyHint(err, o.profiles)
+	}
+	if o.detailed && res.Changed && !res.DryRun {
+		return withExit(ExitChanges)
+	}
+	return nil
 }
 
 func cmdContext(cmd *cobra.Command) context.Context {
@@ -176,7 +215,7 @@ func (g *Globals) savedPlan(args []string) (*apply.Plan, error) {
 
 // applyHint adds the hint only the command can give (it knows the
 // profiles); every other error's hint comes from the error table
-// (errors.go).
+// (errors.go) or the error itself.
 func applyHint(err error, args []string) error {
 	if errors.Is(err, apply.ErrInvalid) {
 		return withHint(err, "run 'tcptune validate --kernel %s' and 'tcptune diff %s'", strings.Join(args, " "), strings.Join(args, " "))
@@ -185,6 +224,9 @@ func applyHint(err error, args []string) error {
 }
 
 func printApply(w, ew io.Writer, res *apply.Result) {
+	bw := bufio.NewWriter(w)
+	defer bw.Flush()
+	w = bw
 	if res.Plan != nil {
 		printPlan(w, res.Plan)
 	}
@@ -223,7 +265,9 @@ func printApply(w, ew io.Writer, res *apply.Result) {
 	}
 }
 
-// doctorListeners adapts doctor's inet_diag reader to apply.ListenerSource.
+// doctorListeners adapts doctor's inet_diag reader to apply.ListenerSource;
+// owners are looked up (NameOwners) only for the listeners on the restart
+// list.
 type doctorListeners struct{}
 
 func (doctorListeners) Listeners(context.Context) ([]apply.Listener, error) {
@@ -231,10 +275,20 @@ func (doctorListeners) Listeners(context.Context) ([]apply.Listener, error) {
 	if err != nil {
 		return nil, err
 	}
-	doctor.AttachOwners("/proc", ls)
 	out := make([]apply.Listener, 0, len(ls))
 	for _, l := range ls {
-		out = append(out, apply.Listener{Addr: l.Endpoint(), Backlog: l.MaxQueue, PID: l.PID, Process: l.Process})
+		out = append(out, apply.Listener{Addr: l.Endpoint(), Backlog: l.MaxQueue, Inode: l.Inode})
 	}
 	return out, nil
+}
+
+func (doctorListeners) NameOwners(_ context.Context, ls []apply.Listener) {
+	dl := make([]doctor.Listener, len(ls))
+	for i, l := range ls {
+		dl[i].Inode = l.Inode
+	}
+	doctor.AttachOwners("/proc", dl)
+	for i := range ls {
+		ls[i].PID, ls[i].Process = dl[i].PID, dl[i].Process
+	}
 }

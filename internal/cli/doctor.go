@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -13,6 +14,8 @@ import (
 
 	"github.com/tcptune/tcptune/doctor"
 	"github.com/tcptune/tcptune/netns"
+	"github.com/tcptune/tcptune/sysctl"
+	"github.com/tcptune/tcptune/validate"
 )
 
 // doctorOptions are the doctor's own flags.
@@ -95,6 +98,7 @@ func runDoctor(cmd *cobra.Command, g *Globals, o *doctorOptions) error {
 	}
 	r := doctor.Analyze(w)
 	r.Netns = o.netns
+	g.reportTuned()
 	if g.JSON() {
 		enc := json.NewEncoder(g.Stdout)
 		enc.SetIndent("", "  ")
@@ -168,4 +172,33 @@ func isTerminal(w io.Writer) bool {
 	}
 	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
 	return err == nil
+}
+
+// reportTuned warns (stderr, so JSON stays the report) when tuned is
+// active and its [sysctl] section sets keys tcptune writes: whichever
+// starts last wins, and the operator should know.
+func (g *Globals) reportTuned() {
+	if g.SysctlRoot != sysctl.DefaultRoot && g.TunedDir == validate.DefaultTunedEtc {
+		return
+	}
+	t, err := g.tuned()
+	if err != nil {
+		fmt.Fprintf(g.Stderr, "tcptune: warning: could not read tuned's configuration: %v\n", err)
+		return
+	}
+	if !t.Active() {
+		return
+	}
+	var keys []string
+	for _, k := range t.Keys() {
+		if validate.KeyAllowed(k) == nil {
+			a, _ := t.Sets(k)
+			keys = append(keys, fmt.Sprintf("%s = %s (%s:%d)", k, a.Value, a.File, a.Line))
+		}
+	}
+	if len(keys) == 0 {
+		return
+	}
+	fmt.Fprintf(g.Stderr, "tcptune: warning: tuned profile %q sets keys a tcptune profile may also set: %s; %s\n", t.Profile, strings.Join(keys, ", "), t.Precedence())
+	fmt.Fprintf(g.Stderr, "tcptune: hint: %s; 'tcptune diff P' names the keys your profile shares with tuned\n", t.Hint())
 }

@@ -68,6 +68,8 @@ var errorTable = []errorClass{
 	{"interrupted", func(err error) bool { return errors.Is(err, apply.ErrInterrupted) || errors.Is(err, context.Canceled) }, ExitError,
 		"interrupted: nothing more was done; 'tcptune status' shows where things stand"},
 	{"locked", is(apply.ErrLocked), ExitError, "wait for the other tcptune to finish, or raise --lock-wait"},
+	{"corrupt-record", is(apply.ErrCorruptRecord), ExitError,
+		"run 'tcptune status'; 'tcptune rollback --baseline' restores every key tcptune changed to its value from before tcptune, 'tcptune rollback --resolve --to ID' keeps the live values"},
 	{"crashed", is(apply.ErrCrashed), ExitError,
 		"run 'tcptune status', then 'tcptune rollback' (or 'tcptune rollback --resolve' to keep the live values)"},
 	{"stale-plan", is(apply.ErrStalePlan), ExitError, "review and save a new plan: tcptune diff PROFILES --out FILE"},

@@ -33,6 +33,8 @@ func TestErrorTable(t *testing.T) {
 		{"interrupted", wrap(context.Canceled), 1, "interrupted"},
 		{"locked", wrap(apply.ErrLocked), 1, "--lock-wait"},
 		{"crashed", wrap(apply.ErrCrashed), 1, "tcptune rollback --resolve"},
+		{"corrupt-record", wrap(fmt.Errorf("%w: %w: transaction 000001-X cannot be read", apply.ErrCrashed, apply.ErrCorruptRecord)), 1, "rollback --baseline"},
+		{"other", &apply.TxError{Transaction: "000003-X", Err: errors.New("EINVAL"), Restored: true, RecordErr: errors.New("ENOSPC")}, 1, "free space in --state-dir"},
 		{"stale-plan", wrap(&apply.StaleError{Profiles: []string{"web"}, Reason: "r"}), 1, "tcptune diff web --out FILE"},
 		{"plan-profile-changed", wrap(&apply.ProfileChangedError{Profiles: []string{"web"}}), 1, "tcptune diff web --out FILE"},
 		{"plan-file", wrap(apply.ErrPlanFile), 1, "tcptune diff PROFILES --out FILE"},

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"io"
 
 	"github.com/tcptune/tcptune/sysctl"
@@ -13,8 +14,8 @@ import (
 // at a known write.
 var faults struct {
 	// afterWrite, when set, gives apply's Options.AfterWrite for a run
-	// that reports on w (nil: no hook for this run).
-	afterWrite func(w io.Writer) func(int, sysctl.Key)
+	// that reports on w and stops on ctx (nil: no hook for this run).
+	afterWrite func(ctx context.Context, w io.Writer) func(int, sysctl.Key)
 	// noReexec refuses --netns, which execve's the process: in a test
 	// binary that would replace the test.
 	noReexec bool

@@ -4,10 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -29,7 +27,7 @@ func newReconcileCmd(g *Globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "reconcile P... [--interval 30s] [--mode enforce|report]",
 		Short: "Keep profiles applied: re-apply (or report) drifted keys every interval",
-		Long: `Run until SIGTERM or SIGINT, comparing live values with the profiles every
+		Long: `Run until SIGTERM, SIGINT, SIGHUP or SIGQUIT, comparing live values with the profiles every
 --interval. A key someone changed behind tcptune's back (sysctl -w, another
 package's sysctl.d file, a udev rule) is drift:
 
@@ -43,7 +41,10 @@ state is in --state-dir/reconcile.json; --textfile writes Prometheus metrics
 (tcptune_reconcile_*) for node_exporter's textfile collector, replaced
 atomically. Under systemd (Type=notify) it sends READY=1 after the first
 check, STATUS= with the drift, WATCHDOG=1 when WatchdogSec= is set, and
-STOPPING=1. Stopping never rolls the profiles back.
+STOPPING=1. Stopping never rolls the profiles back; a signal during a
+correction lets it finish first. A correction left unfinished by a reconcile
+that was killed (SIGKILL, power loss) is rolled back by the next reconcile,
+which then corrects again.
 
 Exit status: 0 after a clean stop, 1 error (bad profile or flags).`,
 		Example: `  tcptune reconcile high-concurrency --interval 30s
@@ -68,13 +69,16 @@ Exit status: 0 after a clean stop, 1 error (bad profile or flags).`,
 			ao := tf.options(g)
 			ao.NoPersist, ao.StrictPersist = noPersist, strict
 			g.persistDefault(cmd, &ao)
-			ctx, stop := signal.NotifyContext(cmdContext(cmd), os.Interrupt, syscall.SIGTERM)
+			// A correction left unfinished by a reconcile that was killed
+			// is rolled back by the next one, which then enforces again.
+			ao.Origin, ao.RecoverOwnCrash = reconcile.Origin, true
+			ctx, stop := transactionContext(cmdContext(cmd))
 			defer stop()
 			o := reconcile.Options{
 				Resolved: r, Mode: m, Interval: interval, Reader: ao.FS, Netns: ao.Netns,
 				Apply: func(ctx context.Context, p *apply.Plan, w *apply.Writers) (*apply.Result, error) {
 					ao := ao
-					ao.Writer, ao.Writers = apply.WriterReconcile, w
+					ao.Writers = w
 					return apply.ApplyPlan(ctx, p, ao)
 				},
 				Writers:   func() (*apply.Writers, error) { return apply.LoadWriters(tf.StateDir) },

@@ -4,6 +4,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -11,10 +12,12 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/tcptune/tcptune/netns"
 	"github.com/tcptune/tcptune/profiles"
 	"github.com/tcptune/tcptune/sysctl"
+	"github.com/tcptune/tcptune/validate"
 )
 
 // Exit statuses, shared by every command.
@@ -36,6 +39,10 @@ type Globals struct {
 	ProfileDirs []string
 	Files       []string
 	NetnsKind   string // auto | initial | child
+	// tuned's paths, for the conflict report (judge.go).
+	TunedDir     string
+	TunedLibDirs []string
+	TunedRunDir  string
 
 	detected *netns.Here // the live namespace, once asked
 
@@ -71,8 +78,14 @@ func withHint(err error, format string, args ...any) error {
 
 // Run executes tcptune with args and returns the exit status.
 func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return RunContext(context.Background(), args, stdin, stdout, stderr)
+}
+
+// RunContext is Run with a context that long-running commands (reconcile)
+// stop on, so tests can run them in-process for a bounded time.
+func RunContext(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	g := &Globals{Stdin: stdin, Stdout: stdout, Stderr: stderr}
-	root := newRootCmd(g)
+	root := buildRoot(g, args)
 	root.SetArgs(args)
 	root.SetIn(stdin)
 	root.SetOut(stdout)
@@ -80,26 +93,31 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err := usageOf(root, args); err != nil { // an unknown command
 		return report(stderr, err)
 	}
-	if err := root.Execute(); err != nil {
+	if err := root.ExecuteContext(ctx); err != nil {
 		return report(stderr, err) // errors.go: the one table of exit status and hint
 	}
 	return ExitOK
 }
 
-// commands is the list of subcommand constructors. Each command lives in its
-// own file; add yours here.
-var commands = []func(*Globals) *cobra.Command{
-	newListCmd,
-	newShowCmd,
-	newValidateCmd,
-	newDiffCmd,
-	newVersionCmd,
-	newCatalogCmd,
-	newDoctorCmd,
-	newApplyCmd, newRollbackCmd, newStatusCmd,
-	newLabCmd,
-	newReconcileCmd, newSystemdCmd,
-	newExportCmd,
+// commands is the list of subcommand constructors, each with the names it
+// answers to (its Use's first word, then its aliases; TestCommandNames checks
+// them). Each command lives in its own file; add yours here.
+var commands = []struct {
+	names []string
+	new   func(*Globals) *cobra.Command
+}{
+	{[]string{"list"}, newListCmd},
+	{[]string{"show"}, newShowCmd},
+	{[]string{"validate"}, newValidateCmd},
+	{[]string{"diff", "plan"}, newDiffCmd},
+	{[]string{"version"}, newVersionCmd},
+	{[]string{"catalog"}, newCatalogCmd},
+	{[]string{"doctor"}, newDoctorCmd},
+	{[]string{"apply"}, newApplyCmd}, {[]string{"rollback"}, newRollbackCmd}, {[]string{"status"}, newStatusCmd},
+	{[]string{"lab"}, newLabCmd},
+	{[]string{"reconcile"}, newReconcileCmd}, {[]string{"systemd"}, newSystemdCmd},
+	{[]string{"import"}, newImportCmd},
+	{[]string{"export"}, newExportCmd},
 }
 
 // NewRootCmd returns the command tree with the process's standard streams,
@@ -108,7 +126,14 @@ func NewRootCmd() *cobra.Command {
 	return newRootCmd(&Globals{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr})
 }
 
-func newRootCmd(g *Globals) *cobra.Command {
+// newRootCmd returns the whole command tree.
+func newRootCmd(g *Globals) *cobra.Command { return buildRoot(g, nil) }
+
+// buildRoot returns the command tree for args: only the command args name
+// when they name one (every diff and apply pays for the tree it builds:
+// all commands' flags, the completion commands), the whole tree otherwise
+// (help, completion, an unknown command, nil args).
+func buildRoot(g *Globals, args []string) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "tcptune",
 		Short: "Tune the Linux network stack from declarative profiles",
@@ -144,13 +169,56 @@ Exit status: 0 ok / in sync, 1 error, 2 drift or changes (see each command).`,
 	pf.StringSliceVar(&g.ProfileDirs, "profile-dir", []string{DefaultProfileDir}, "directories of user profiles (*.yaml)")
 	pf.StringArrayVarP(&g.Files, "file", "f", nil, "load a profile from FILE (repeatable); its name becomes usable as P")
 	pf.StringVar(&g.NetnsKind, "netns-kind", "auto", "network namespace kind for host-wide keys: auto|initial|child (on /proc/sys the kernel decides; child makes it stricter, initial asserts the host's namespace and is an error in a child one; a fake root counts as initial unless child)")
+	pf.StringVar(&g.TunedDir, "tuned-dir", validate.DefaultTunedEtc, "tuned's configuration directory (active_profile, tuned-main.conf), for the conflict report")
+	pf.StringSliceVar(&g.TunedLibDirs, "tuned-lib-dir", []string{validate.DefaultTunedLib}, "tuned's profile directories after --tuned-dir")
+	pf.StringVar(&g.TunedRunDir, "tuned-run-dir", "/run/tuned", "tuned's runtime directory (tuned.pid says it runs)")
 	_ = root.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json", "prometheus"}, cobra.ShellCompDirectiveNoFileComp))
-	for _, c := range commands {
-		root.AddCommand(c(g))
+	if only := commandFor(root, args); only != nil {
+		root.AddCommand(only(g))
+		root.CompletionOptions.DisableDefaultCmd = true // `completion` is never this command
+	} else {
+		for _, c := range commands {
+			root.AddCommand(c.new(g))
+		}
 	}
 	addNetnsFlags(root)
 	usageErrors(root)
 	return root
+}
+
+// commandFor returns the constructor of the command args name, skipping the
+// root's persistent flags before it, or nil when args name none or hold a
+// flag the root does not know (--help).
+func commandFor(root *cobra.Command, args []string) func(*Globals) *cobra.Command {
+	pf := root.PersistentFlags()
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		var f *pflag.Flag
+		attached := false // the value is part of a
+		switch {
+		case a == "--" || a == "-":
+			return nil
+		case strings.HasPrefix(a, "--"):
+			name, _, hasValue := strings.Cut(a[2:], "=")
+			f, attached = pf.Lookup(name), hasValue
+		case strings.HasPrefix(a, "-"):
+			f, attached = pf.ShorthandLookup(a[1:2]), len(a) > 2
+		default:
+			for _, c := range commands {
+				if slices.Contains(c.names, a) {
+					return c.new
+				}
+			}
+			return nil
+		}
+		if f == nil {
+			return nil
+		}
+		if !attached && f.NoOptDefVal == "" {
+			i++ // the flag's value
+		}
+	}
+	return nil
 }
 
 // allowedOutputs is set per command through the "outputs" annotation;
@@ -223,7 +291,7 @@ func (g *Globals) checkNetnsKind() error {
 
 // Loader returns the profile loader for the shared flags.
 func (g *Globals) Loader() *profiles.Loader {
-	return &profiles.Loader{Dirs: g.ProfileDirs, Files: g.Files}
+	return &profiles.Loader{Dirs: g.ProfileDirs, Files: g.Files, StrictPerms: profiles.StrictPermsDefault()}
 }
 
 // JSON reports whether JSON output was asked for.

@@ -10,6 +10,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/tcptune/tcptune/profiles"
+	"github.com/tcptune/tcptune/validate"
 )
 
 // showOptions: `tcptune show P...`.
@@ -33,14 +34,14 @@ larger value and two at-most the smaller; the overrides are listed.
 Exit status: 0, or 1 if a profile is unknown or malformed.`,
 		Example: `  tcptune show high-concurrency
   tcptune show high-concurrency fail-fast -o json`,
-		Args:              cobra.MinimumNArgs(1),
+		Args:              profileRefs(g),
 		ValidArgsFunction: profileArgs(g),
 		RunE:              runCommand(o),
 	}
 }
 
 func (o *showOptions) Complete(_ *cobra.Command, args []string) error {
-	o.profiles = args
+	o.profiles = o.g.refs(args)
 	return nil
 }
 
@@ -52,6 +53,9 @@ func (o *showOptions) Validate() error {
 }
 
 func (o *showOptions) Run(context.Context) error {
+	for _, d := range validate.Shadows(o.resolved) {
+		fmt.Fprintln(o.g.Stderr, d.String())
+	}
 	if o.g.JSON() {
 		return writeJSON(o.g.Stdout, resolvedJSON(o.resolved))
 	}
@@ -66,6 +70,8 @@ type settingJSON struct {
 	Reason  string `json:"reason"`
 	Profile string `json:"profile"`
 	Source  string `json:"source"`
+	// IgnoreFailure: sysctl.d's "-key"; omitted when false.
+	IgnoreFailure bool `json:"ignore_failure,omitempty"`
 }
 
 func resolvedJSON(r *profiles.Resolved) any {
@@ -79,7 +85,7 @@ func resolvedJSON(r *profiles.Resolved) any {
 		out.Overrides = []profiles.Override{}
 	}
 	for _, s := range r.Settings {
-		out.Settings = append(out.Settings, settingJSON{s.Key.String(), s.Value.String(), string(s.Op), s.Reason, s.Profile, s.Pos.String()})
+		out.Settings = append(out.Settings, settingJSON{s.Key.String(), s.Value.String(), string(s.Op), s.Reason, s.Profile, s.Pos.String(), s.IgnoreFailure})
 	}
 	return out
 }
@@ -99,7 +105,7 @@ func resolvedYAML(r *profiles.Resolved) string {
 	for _, s := range r.Settings {
 		fmt.Fprintf(&b, "  %s:  # from %s (%s)\n", s.Key, s.Profile, s.Pos)
 		v := s.Value.String()
-		if _, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil && strconv.FormatInt(n, 10) == v {
 			fmt.Fprintf(&b, "    value: %s\n", v)
 		} else {
 			fmt.Fprintf(&b, "    value: %s\n", yamlScalar(v))
@@ -107,6 +113,9 @@ func resolvedYAML(r *profiles.Resolved) string {
 		fmt.Fprintf(&b, "    op: %s\n", s.Op)
 		if s.Reason != "" {
 			fmt.Fprintf(&b, "    reason: %s\n", yamlScalar(s.Reason))
+		}
+		if s.IgnoreFailure {
+			b.WriteString("    ignore-failure: true\n")
 		}
 	}
 	return b.String()

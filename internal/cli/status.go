@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"strings"
@@ -34,7 +35,12 @@ records journald has, available without it). Writes nothing.
 -o prometheus prints tcptune_* metrics for node_exporter's textfile
 collector (docs/contract.md lists them); the exit status is the same.
 
-Exit status: 0 in sync, 2 drift or a crashed transaction, 1 error.`,
+A corrupt record (emptied by a power loss, garbled by a dying disk, or
+tampered with) is listed as CORRUPT with the way out; nothing is ever written
+from it.
+
+Exit status: 0 in sync, 2 drift, a crashed transaction or a corrupt record,
+1 error.`,
 		Args:        cobra.NoArgs,
 		Annotations: map[string]string{"outputs": "text,json,prometheus"},
 		RunE:        runCommand(o),
@@ -84,8 +90,19 @@ func (o *statusOptions) Run(context.Context) error {
 const statusAuditRecords = 10
 
 func printStatus(g *Globals, full *reconcile.Overview) {
-	st, w := full.Status, g.Stdout
+	bw := bufio.NewWriter(g.Stdout)
+	defer bw.Flush()
+	st, w := full.Status, bw
+	corrupt := map[string]bool{}
+	for _, c := range st.Corrupt {
+		corrupt[c.ID] = true
+		fmt.Fprintf(w, "CORRUPT: transaction %s (%s) cannot be read: %s\n  nothing is written from it; 'tcptune rollback --baseline' restores every key tcptune changed to its value from before tcptune, 'tcptune rollback --resolve --to %s' keeps the live values\n",
+			c.ID, c.State, c.Error, c.ID)
+	}
 	for _, c := range st.Crashed {
+		if corrupt[c.ID] {
+			continue
+		}
 		fmt.Fprintf(w, "CRASHED: transaction %s (%s, pid %d) is %s: run 'tcptune rollback' (or --resolve)\n",
 			c.ID, strings.Join(c.Profiles, "+"), c.PID, c.State)
 	}
@@ -123,6 +140,8 @@ func printStatus(g *Globals, full *reconcile.Overview) {
 			run = fmt.Sprintf("NOT RESPONDING (pid %d; no check for more than its interval)", rs.PID)
 		case rs.Running:
 			run = fmt.Sprintf("running (pid %d)", rs.PID)
+		case rs.Died:
+			run = fmt.Sprintf("DIED (pid %d is gone without stopping cleanly)", rs.PID)
 		}
 		fmt.Fprintf(w, "\nreconcile: %s, %s every %s, %d checks, %d corrections, %d errors\n",
 			run, rs.Mode, rs.Interval, rs.Checks, rs.Corrections, rs.Errors)

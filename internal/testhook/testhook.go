@@ -5,6 +5,7 @@
 package testhook
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -23,7 +24,9 @@ const maxPause = 60 * time.Second
 
 // PauseAfterWrite returns apply's Options.AfterWrite for EnvPauseAfterWrite,
 // reporting on w; nil when the variable is unset or not a positive number.
-func PauseAfterWrite(w io.Writer) func(int, sysctl.Key) {
+// The pause ends when ctx is cancelled (a signal: the test signals the
+// apply there) or after maxPause.
+func PauseAfterWrite(ctx context.Context, w io.Writer) func(int, sysctl.Key) {
 	k, err := strconv.Atoi(os.Getenv(EnvPauseAfterWrite))
 	if err != nil || k <= 0 {
 		return nil
@@ -33,6 +36,9 @@ func PauseAfterWrite(w io.Writer) func(int, sysctl.Key) {
 			return
 		}
 		fmt.Fprintf(w, "tcptune: test hook: paused after write %d (%s)\n", i, key)
-		time.Sleep(maxPause)
+		select {
+		case <-ctx.Done():
+		case <-time.After(maxPause):
+		}
 	}
 }
