@@ -103,7 +103,7 @@ func TestUsageErrorsThroughRun(t *testing.T) {
 		{[]string{"bogus"}, `unknown command "bogus" for "tcptune"`, "see 'tcptune --help'"},
 		{[]string{"apply", "--bogus"}, "unknown flag: --bogus", "see 'tcptune apply --help'"},
 		{[]string{"rollback", "--lock-wait", "soon"}, `invalid argument "soon" for "--lock-wait"`, "see 'tcptune rollback --help'"},
-		{[]string{"apply"}, "requires at least 1 arg(s)", "see 'tcptune apply --help'"},
+		{[]string{"apply"}, "tcptune apply needs a profile: P... or -f FILE", "run 'tcptune list' to see the profiles, or pass a file with -f FILE"}, // its own hint wins
 		{[]string{"systemd", "audit", "x"}, `unknown command "x" for "tcptune systemd audit"`, "see 'tcptune systemd audit --help'"},
 	} {
 		code, out, errs := run(t, c.args...)
