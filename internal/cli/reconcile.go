@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tcptune/tcptune/apply"
+	"github.com/tcptune/tcptune/profiles"
 	"github.com/tcptune/tcptune/reconcile"
 	"github.com/tcptune/tcptune/systemd"
 )
@@ -19,11 +20,22 @@ import (
 // into a busy writer of /proc/sys and the journal.
 const minReconcileInterval = 100 * time.Millisecond
 
+// reconcileOptions: `tcptune reconcile P...`.
+type reconcileOptions struct {
+	g                 *Globals
+	tf                txFlags
+	noPersist, strict bool
+	mode, textfile    string
+	interval          time.Duration
+
+	profiles []string
+	m        reconcile.Mode
+	resolved *profiles.Resolved
+	ao       apply.Options
+}
+
 func newReconcileCmd(g *Globals) *cobra.Command {
-	var tf txFlags
-	var noPersist, strict bool
-	var mode, textfile string
-	var interval time.Duration
+	o := &reconcileOptions{g: g}
 	cmd := &cobra.Command{
 		Use:   "reconcile P... [--interval 30s] [--mode enforce|report]",
 		Short: "Keep profiles applied: re-apply (or report) drifted keys every interval",
@@ -51,67 +63,83 @@ Exit status: 0 after a clean stop, 1 error (bad profile or flags).`,
   tcptune reconcile high-concurrency fail-fast --mode report --textfile /var/lib/node_exporter/textfile/tcptune.prom`,
 		Args:              cobra.MinimumNArgs(1),
 		ValidArgsFunction: profileArgs(g),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			m, err := reconcile.ParseMode(mode)
-			if err != nil {
-				return withHint(err, "use --mode enforce or --mode report")
-			}
-			if interval < minReconcileInterval {
-				return withHint(fmt.Errorf("--interval %v is too short", interval), "use at least %v, e.g. --interval 30s", minReconcileInterval)
-			}
-			r, err := g.resolveValid(args)
-			if err != nil {
-				return err
-			}
-			if err := os.MkdirAll(tf.StateDir, 0o755); err != nil {
-				return withHint(fmt.Errorf("create state directory: %w", err), "check --state-dir (%s)", tf.StateDir)
-			}
-			ao := tf.options(g)
-			ao.NoPersist, ao.StrictPersist = noPersist, strict
-			g.persistDefault(cmd, &ao)
-			// A correction left unfinished by a reconcile that was killed
-			// is rolled back by the next one, which then enforces again.
-			ao.Origin, ao.RecoverOwnCrash = reconcile.Origin, true
-			ctx, stop := transactionContext(cmdContext(cmd))
-			defer stop()
-			o := reconcile.Options{
-				Resolved: r, Mode: m, Interval: interval, Reader: ao.FS, Netns: ao.Netns,
-				Apply: func(ctx context.Context, p *apply.Plan, w *apply.Writers) (*apply.Result, error) {
-					ao := ao
-					ao.Writers = w
-					return apply.ApplyPlan(ctx, p, ao)
-				},
-				Writers:   func() (*apply.Writers, error) { return apply.LoadWriters(tf.StateDir) },
-				Auditor:   auditor(tf.StateDir),
-				Notifier:  systemd.NewNotifier(),
-				StateFile: filepath.Join(tf.StateDir, reconcile.StateFileName),
-				Textfile:  textfile,
-				Status:    func() (*apply.Status, error) { return apply.LoadStatus(ao) },
-				Actor:     actor(),
-				Log:       g.Stderr,
-			}
-			if err := reconcile.Run(ctx, o); err != nil {
-				return err
-			}
-			if g.JSON() {
-				st, err := reconcile.LoadState(tf.StateDir)
-				if err != nil {
-					return err
-				}
-				return writeJSON(g.Stdout, st)
-			}
-			return nil
-		},
+		RunE:              runCommand(o),
 	}
-	tf.register(cmd)
+	o.tf.register(cmd)
 	fl := cmd.Flags()
-	fl.DurationVar(&interval, "interval", 30*time.Second, "time between checks")
-	fl.StringVar(&mode, "mode", string(reconcile.ModeEnforce), "enforce (re-apply drifted keys) or report (only record them)")
-	fl.StringVar(&textfile, "textfile", "", "write Prometheus metrics to this file (node_exporter textfile collector), replaced atomically")
-	fl.BoolVar(&noPersist, "no-persist", false, "do not write the sysctl.d file when correcting")
-	fl.BoolVar(&strict, "strict-persist", false, "fail a correction when another sysctl.d file overrides a persisted value at boot")
+	fl.DurationVar(&o.interval, "interval", 30*time.Second, "time between checks")
+	fl.StringVar(&o.mode, "mode", string(reconcile.ModeEnforce), "enforce (re-apply drifted keys) or report (only record them)")
+	fl.StringVar(&o.textfile, "textfile", "", "write Prometheus metrics to this file (node_exporter textfile collector), replaced atomically")
+	fl.BoolVar(&o.noPersist, "no-persist", false, "do not write the sysctl.d file when correcting")
+	fl.BoolVar(&o.strict, "strict-persist", false, "fail a correction when another sysctl.d file overrides a persisted value at boot")
 	_ = cmd.RegisterFlagCompletionFunc("mode", cobra.FixedCompletions([]string{"enforce", "report"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
+}
+
+// Complete builds the corrections' apply options: those of 'tcptune
+// apply', with reconcile's Origin so a correction left unfinished by a
+// killed reconcile is rolled back by the next one.
+func (o *reconcileOptions) Complete(cmd *cobra.Command, args []string) error {
+	o.profiles = args
+	o.ao = o.tf.options(o.g)
+	o.ao.NoPersist, o.ao.StrictPersist = o.noPersist, o.strict
+	o.g.persistDefault(cmd, &o.ao)
+	o.ao.Origin, o.ao.RecoverOwnCrash = reconcile.Origin, true
+	return nil
+}
+
+func (o *reconcileOptions) Validate() error {
+	m, err := reconcile.ParseMode(o.mode)
+	if err != nil {
+		return withHint(err, "use --mode enforce or --mode report")
+	}
+	o.m = m
+	if o.interval < minReconcileInterval {
+		return withHint(fmt.Errorf("--interval %v is too short", o.interval), "use at least %v, e.g. --interval 30s", minReconcileInterval)
+	}
+	if o.resolved, err = o.g.resolveValid(o.profiles); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(o.tf.StateDir, 0o755); err != nil {
+		return withHint(fmt.Errorf("create state directory: %w", err), "check --state-dir (%s)", o.tf.StateDir)
+	}
+	return nil
+}
+
+// Run is reconcile.Run until a signal; each correction is the drift
+// check's plan applied exactly (apply.ApplyPlan), refused when another
+// writer wrote in between.
+func (o *reconcileOptions) Run(ctx context.Context) error {
+	g, ao, stateDir := o.g, o.ao, o.tf.StateDir
+	ctx, stop := transactionContext(ctx)
+	defer stop()
+	ro := reconcile.Options{
+		Resolved: o.resolved, Mode: o.m, Interval: o.interval, Reader: ao.FS, Netns: ao.Netns,
+		Apply: func(ctx context.Context, p *apply.Plan, w *apply.Writers) (*apply.Result, error) {
+			ao := ao
+			ao.Writers = w
+			return apply.ApplyPlan(ctx, p, ao)
+		},
+		Writers:   func() (*apply.Writers, error) { return apply.LoadWriters(stateDir) },
+		Auditor:   auditor(stateDir),
+		Notifier:  systemd.NewNotifier(),
+		StateFile: filepath.Join(stateDir, reconcile.StateFileName),
+		Textfile:  o.textfile,
+		Status:    func() (*apply.Status, error) { return apply.LoadStatus(ao) },
+		Actor:     actor(),
+		Log:       g.Stderr,
+	}
+	if err := reconcile.Run(ctx, ro); err != nil {
+		return err
+	}
+	if g.JSON() {
+		st, err := reconcile.LoadState(stateDir)
+		if err != nil {
+			return err
+		}
+		return writeJSON(g.Stdout, st)
+	}
+	return nil
 }
 
 // envNoJournal=1 keeps audit records out of the journal (tests on hosts
