@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -14,8 +15,17 @@ import (
 	"github.com/tcptune/tcptune/validate"
 )
 
+// importOptions: `tcptune import FILE...|- [--name N] [--write F]`.
+type importOptions struct {
+	g                        *Globals
+	name, description, write string
+
+	args  []string
+	files []profiles.ConfFile // read by Validate
+}
+
 func newImportCmd(g *Globals) *cobra.Command {
-	var name, description, write string
+	o := &importOptions{g: g}
 	cmd := &cobra.Command{
 		Use:   "import FILE...|-",
 		Short: "Turn sysctl.conf / sysctl.d files into a profile",
@@ -37,54 +47,68 @@ Exit status: 0 the profile was produced (lines may have been skipped),
   sysctl -a 2>/dev/null | grep '^net.core' | tcptune import -`,
 		Annotations: map[string]string{"outputs": "text"}, // the output is a YAML profile
 		Args:        cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			var files []profiles.ConfFile
-			for _, a := range args {
-				f := profiles.ConfFile{Name: a}
-				var err error
-				if a == "-" {
-					f.Name = "(stdin)"
-					f.Data, err = io.ReadAll(io.LimitReader(g.Stdin, profiles.MaxFileSize+1))
-					if err == nil && len(f.Data) > profiles.MaxFileSize {
-						err = fmt.Errorf("standard input is larger than %d bytes", profiles.MaxFileSize)
-					}
-				} else {
-					f.Data, err = profiles.ReadRegular(a, "sysctl file")
-				}
-				if err != nil {
-					return withHint(err, "pass readable sysctl.conf or sysctl.d files, or '-' for standard input")
-				}
-				files = append(files, f)
-			}
-			if name == "" {
-				name = defaultImportName(args, write)
-			}
-			out, problems, err := profiles.Import(name, description, files, validate.KeyAllowed)
-			for _, p := range problems {
-				fmt.Fprintf(g.Stderr, "tcptune: import: %s\n", p)
-			}
-			if err != nil {
-				return err
-			}
-			if err := checkImported(g, name, out); err != nil {
-				return err
-			}
-			if write == "" {
-				_, err := g.Stdout.Write(out)
-				return err
-			}
-			if err := renameio.WriteFile(write, out, 0o644); err != nil {
-				return withHint(fmt.Errorf("write %s: %w", write, err), "check that the directory of --write exists and is writable")
-			}
-			fmt.Fprintf(g.Stderr, "tcptune: wrote profile %q to %s; check it with 'tcptune validate %s'\n", name, write, write)
-			return nil
-		},
+		RunE:        runCommand(o),
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&name, "name", "", "profile name (default: the --write file's base name, else the first file's, else 'imported')")
-	fl.StringVar(&description, "description", "", "profile description (default: the files it came from)")
-	fl.StringVarP(&write, "write", "w", "", "write the profile to this file (atomically) instead of standard output")
+	fl.StringVar(&o.name, "name", "", "profile name (default: the --write file's base name, else the first file's, else 'imported')")
+	fl.StringVar(&o.description, "description", "", "profile description (default: the files it came from)")
+	fl.StringVarP(&o.write, "write", "w", "", "write the profile to this file (atomically) instead of standard output")
 	return cmd
+}
+
+func (o *importOptions) Complete(_ *cobra.Command, args []string) error {
+	o.args = args
+	if o.name == "" {
+		o.name = defaultImportName(args, o.write)
+	}
+	return nil
+}
+
+// Validate reads every input (a file or standard input), bounded in size.
+func (o *importOptions) Validate() error {
+	for _, a := range o.args {
+		f := profiles.ConfFile{Name: a}
+		var err error
+		if a == "-" {
+			f.Name = "(stdin)"
+			f.Data, err = io.ReadAll(io.LimitReader(o.g.Stdin, profiles.MaxFileSize+1))
+			if err == nil && len(f.Data) > profiles.MaxFileSize {
+				err = fmt.Errorf("standard input is larger than %d bytes", profiles.MaxFileSize)
+			}
+		} else {
+			f.Data, err = profiles.ReadRegular(a, "sysctl file")
+		}
+		if err != nil {
+			return withHint(err, "pass readable sysctl.conf or sysctl.d files, or '-' for standard input")
+		}
+		o.files = append(o.files, f)
+	}
+	return nil
+}
+
+// Run converts (profiles.Import), checks that the result validates, and
+// prints or writes it.
+func (o *importOptions) Run(context.Context) error {
+	g := o.g
+	out, problems, err := profiles.Import(o.name, o.description, o.files, validate.KeyAllowed)
+	for _, p := range problems {
+		fmt.Fprintf(g.Stderr, "tcptune: import: %s\n", p)
+	}
+	if err != nil {
+		return err
+	}
+	if err := checkImported(g, o.name, out); err != nil {
+		return err
+	}
+	if o.write == "" {
+		_, err := g.Stdout.Write(out)
+		return err
+	}
+	if err := renameio.WriteFile(o.write, out, 0o644); err != nil {
+		return withHint(fmt.Errorf("write %s: %w", o.write, err), "check that the directory of --write exists and is writable")
+	}
+	fmt.Fprintf(g.Stderr, "tcptune: wrote profile %q to %s; check it with 'tcptune validate %s'\n", o.name, o.write, o.write)
+	return nil
 }
 
 // defaultImportName picks a valid profile name from the --write file or the

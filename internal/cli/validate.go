@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -11,8 +12,11 @@ import (
 	"github.com/tcptune/tcptune/validate"
 )
 
+// validateOptions: `tcptune validate P|FILE...|-f FILE [--kernel]`.
 type validateOptions struct {
-	kernel bool
+	g        *Globals
+	kernel   bool
+	profiles []string
 }
 
 type validateJSON struct {
@@ -24,7 +28,7 @@ type validateJSON struct {
 }
 
 func newValidateCmd(g *Globals) *cobra.Command {
-	o := &validateOptions{}
+	o := &validateOptions{g: g}
 	cmd := &cobra.Command{
 		Use:   "validate P|FILE...|-f FILE",
 		Short: "Check profiles against the catalog and the rules across keys",
@@ -56,19 +60,26 @@ Exit status: 0 valid (warnings allowed), 1 invalid.`,
   tcptune validate -o json fail-fast`,
 		Args:              profileRefs(g),
 		ValidArgsFunction: profileArgs(g),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return o.run(g, g.refs(args))
-		},
+		RunE:              runCommand(o),
 	}
 	cmd.Flags().BoolVar(&o.kernel, "kernel", false, "also check every key exists and is writable on the running kernel")
 	return cmd
 }
 
-func (o *validateOptions) run(g *Globals, args []string) error {
+func (o *validateOptions) Complete(_ *cobra.Command, args []string) error {
+	o.profiles = o.g.refs(args)
+	return nil
+}
+
+// Validate refuses a sysctl.conf line given as a profile; a profile's own
+// problems are validate's output, not an error here.
+func (o *validateOptions) Validate() error { return checkRefs(o.profiles) }
+
+// Run judges the profiles (validate.Validate, the one verdict) and prints
+// every diagnostic; exit 1 when one is an error.
+func (o *validateOptions) Run(context.Context) error {
+	g, args := o.g, o.profiles
 	out := validateJSON{Profiles: args, Diagnostics: []validate.Diagnostic{}}
-	if err := checkRefs(args); err != nil {
-		return err
-	}
 	r, err := g.Loader().Resolve(args...)
 	var de *profiles.DecodeError
 	switch {
