@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,8 +19,11 @@ import (
 	"github.com/tcptune/tcptune/validate"
 )
 
-// doctorOptions are the doctor's own flags.
+// doctorOptions are the doctor's own flags (Complete / Validate / Run, as
+// every command).
 type doctorOptions struct {
+	g        *Globals
+	cmd      *cobra.Command // for the context and the flags Run looks at
 	interval time.Duration
 	once     bool
 	procRoot string
@@ -28,7 +32,7 @@ type doctorOptions struct {
 }
 
 func newDoctorCmd(g *Globals) *cobra.Command {
-	o := &doctorOptions{}
+	o := &doctorOptions{g: g}
 	cmd := &cobra.Command{
 		Use:   "doctor",
 		Short: "Diagnose connection drops and resets from kernel counters and listener queues",
@@ -55,9 +59,7 @@ Exit status: 0 healthy, 2 findings, 1 error.`,
   tcptune doctor --all-netns --once        # every namespace with listeners: pods, containers, ip netns`,
 		Annotations: map[string]string{"outputs": "text,json"},
 		Args:        cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runDoctor(cmd, g, o)
-		},
+		RunE:        runCommand(o),
 	}
 	f := cmd.Flags()
 	f.DurationVar(&o.interval, "interval", doctor.DefaultInterval, "time between the two readings")
@@ -68,10 +70,28 @@ Exit status: 0 healthy, 2 findings, 1 error.`,
 	return cmd
 }
 
-func runDoctor(cmd *cobra.Command, g *Globals, o *doctorOptions) error {
-	if !o.once && o.interval <= 0 {
+func (o *doctorOptions) Complete(cmd *cobra.Command, _ []string) error {
+	o.cmd = cmd
+	return nil
+}
+
+// Validate refuses flags that cannot go together.
+func (o *doctorOptions) Validate() error {
+	switch {
+	case !o.once && o.interval <= 0:
 		return withHint(fmt.Errorf("--interval must be positive, got %s", o.interval), "use --once for the since-boot view")
+	case o.allNetns && o.netns != "":
+		return withHint(errors.New("--all-netns and --netns exclude each other"), "drop one of them")
+	case o.allNetns && o.procRoot != doctor.DefaultProcRoot:
+		return withHint(fmt.Errorf("--all-netns reads the live %s, not --proc-root %s", doctor.DefaultProcRoot, o.procRoot), "drop --proc-root")
 	}
+	return nil
+}
+
+// Run samples (package doctor), analyses and prints; exit 2 on findings.
+func (o *doctorOptions) Run(context.Context) error { return runDoctor(o.cmd, o.g, o) }
+
+func runDoctor(cmd *cobra.Command, g *Globals, o *doctorOptions) error {
 	if o.allNetns {
 		return runDoctorAll(cmd, g, o)
 	}
@@ -116,12 +136,6 @@ func runDoctor(cmd *cobra.Command, g *Globals, o *doctorOptions) error {
 
 // runDoctorAll is doctor --all-netns.
 func runDoctorAll(cmd *cobra.Command, g *Globals, o *doctorOptions) error {
-	switch {
-	case o.netns != "":
-		return withHint(errors.New("--all-netns and --netns exclude each other"), "drop one of them")
-	case o.procRoot != doctor.DefaultProcRoot:
-		return withHint(fmt.Errorf("--all-netns reads the live %s, not --proc-root %s", doctor.DefaultProcRoot, o.procRoot), "drop --proc-root")
-	}
 	ao := doctor.AllOptions{Interval: o.interval, Once: o.once, Progress: progress(g, o)}
 	r, err := doctor.SampleAll(cmd.Context(), ao)
 	if err != nil {
