@@ -19,6 +19,7 @@ type doctorOptions struct {
 	once     bool
 	procRoot string
 	netns    string
+	trace    traceOptions
 }
 
 func newDoctorCmd(g *Globals) *cobra.Command {
@@ -34,12 +35,21 @@ By default two readings are taken --interval apart, so findings rest on what is
 happening now rather than on counters accumulated since boot; --once reads
 once and reports the since-boot totals.
 
-Exit status: 0 healthy, 2 findings, 1 error.`,
+--trace DURATION watches every TCP reset the kernel sends or receives instead
+(BPF, root) and prints one row per cause, network namespace and local endpoint:
+accept-queue overflow, keepalive race, close with unread data, linger, no
+listener, memory pressure, keepalive timeout, resets received from the other
+side, each with the fix. -o prometheus (and --textfile) give per-cause counts.
+
+Exit status: 0 healthy, 2 findings, 1 error. With --trace: 0 no resets,
+2 resets seen, 1 tracing impossible (privilege, kernel).`,
 		Example: `  tcptune doctor
   tcptune doctor --interval 30s -o json
   tcptune doctor --once
-  tcptune doctor --netns myns              # ip netns name, or /proc/PID/ns/net`,
-		Annotations: map[string]string{"outputs": "text,json"},
+  tcptune doctor --netns myns              # ip netns name, or /proc/PID/ns/net
+  tcptune doctor --trace 30s               # name the cause of every reset
+  tcptune doctor --trace 1m -o json`,
+		Annotations: map[string]string{"outputs": "text,json,prometheus"},
 		Args:        cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runDoctor(cmd, g, o)
@@ -50,10 +60,17 @@ Exit status: 0 healthy, 2 findings, 1 error.`,
 	f.BoolVar(&o.once, "once", false, "read once and report counters accumulated since boot")
 	f.StringVar(&o.procRoot, "proc-root", doctor.DefaultProcRoot, "proc mount to read net/* from (a fixture tree for tests)")
 	f.StringVar(&o.netns, "netns", "", "diagnose another network namespace: an ip netns NAME or a PATH such as /proc/PID/ns/net")
+	addTraceFlags(cmd, &o.trace)
 	return cmd
 }
 
 func runDoctor(cmd *cobra.Command, g *Globals, o *doctorOptions) error {
+	if cmd.Flags().Changed("trace") {
+		return runDoctorTrace(cmd, g, o)
+	}
+	if g.Output == "prometheus" || o.trace.textfile != "" {
+		return withHint(fmt.Errorf("-o prometheus and --textfile need --trace"), "tcptune doctor --trace 30s -o prometheus")
+	}
 	if !o.once && o.interval <= 0 {
 		return withHint(fmt.Errorf("--interval must be positive, got %s", o.interval), "use --once for the since-boot view")
 	}
