@@ -91,4 +91,3 @@ func counts(m map[string]int) string {
 	}
 	return strings.Join(parts, " ")
 }
-
