@@ -27,6 +27,10 @@ const netnsRunDir = "/run/netns"
 
 func defaultNetnsName(inode uint32) Netns {
 	n := Netns{Inode: inode, Name: "net:[" + itoa(uint64(inode)) + "]"}
+	if inode == 0 {
+		n.Name = "unknown" // tracefs events carry no namespace
+		return n
+	}
 	if ino, ok := statInode("/proc/1/ns/net"); ok && ino == uint64(inode) {
 		n.Name = "host"
 		return n

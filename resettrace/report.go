@@ -12,7 +12,8 @@ import (
 
 // Report is the answer of `tcptune doctor --trace`.
 type Report struct {
-	// Mechanism is how events were read: "bpf" (tp_btf programs).
+	// Mechanism is how events were read: "bpf" (tp_btf programs) or
+	// "tracefs" (the fallback instance; no namespaces).
 	Mechanism       string    `json:"mechanism"`
 	Started         time.Time `json:"started"`
 	DurationSeconds float64   `json:"duration_seconds"`

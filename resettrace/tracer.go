@@ -33,6 +33,10 @@ type Options struct {
 	NoReason bool
 	// OnEvent, when set, is called for every event (from one goroutine).
 	OnEvent func(Event)
+	// NoFallback: fail instead of falling back to a tracefs instance.
+	NoFallback bool
+	// Tracefs: use the tracefs instance even where BPF works (tests).
+	Tracefs bool
 }
 
 // Tracer holds the loaded programs and their links. Stop releases them;
