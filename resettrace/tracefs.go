@@ -244,4 +244,3 @@ func parseTraceLine(line string, reasons map[string]int) (Event, bool) {
 func nullPointer(p string) bool {
 	return p == "" || p == "(null)" || strings.Trim(p, "0x") == ""
 }
-
