@@ -7,6 +7,7 @@
 #   make bench     Go benchmarks + whole-process comparison with procps -> docs/bench-results.md (root, hyperfine)
 #   make install   binary, profiles dir, man pages, completions (PREFIX, DESTDIR)
 #   make deb       dist/tcptune_VERSION_ARCH.deb (nfpm through go run)
+#   make bench-trace  reset tracer events/s in a private network namespace -> docs/bench-trace-results.md (root)
 #   make bpf       regenerate resettrace's BPF object and Go bindings (bpftool, clang, libbpf-dev)
 GO       ?= go
 PREFIX   ?= /usr/local
@@ -20,7 +21,7 @@ LDFLAGS  := -X github.com/tcptune/tcptune/internal/cli.Version=$(VERSION)
 # Kernel tests need root for unshare(CLONE_NEWNET); as root they must not be skipped.
 REQUIRE_NETNS := $(shell [ "$$(id -u)" = 0 ] && echo 1 || echo 0)
 
-.PHONY: all build test test-deps lint fuzz install clean lab bench deb bpf
+.PHONY: all build test test-deps lint fuzz install clean lab bench deb bpf bench-trace
 
 all: build
 
@@ -62,6 +63,9 @@ lab: build
 
 bench: build
 	BIN=bin/tcptune bash scripts/bench.sh
+
+bench-trace:
+	GO=$(GO) bash scripts/bench-trace.sh
 
 # The generated object is committed: building tcptune needs no clang.
 bpf:
