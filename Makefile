@@ -59,6 +59,7 @@ deb: build
 	packaging/build-deb.sh bin/tcptune dist $(DEB_VERSION)
 
 lab: build
+	$(GO) build -o bin/tcptune-lab-httpclient ./cmd/tcptune-lab-httpclient
 	./bin/tcptune lab all --runs $(LABRUNS) --readme README.md --markdown docs/lab-results.md --json docs/lab-results.json
 
 bench: build

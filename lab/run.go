@@ -153,12 +153,14 @@ func (r *Report) sum() {
 			x.dst.Outcomes.add(x.src.Outcomes)
 			if i == 0 {
 				x.dst.Settings, x.dst.BoundMs, x.dst.Notes = x.src.Settings, x.src.BoundMs, x.src.Notes
+				x.dst.Queue = x.src.Queue
 				x.dst.Counters = map[string]int64{}
 			}
 			for k, v := range x.src.Counters {
 				x.dst.Counters[k] += v
 			}
 			x.dst.DurationMs += x.src.DurationMs
+			addTrace(&x.dst.Trace, x.src.Trace)
 			x.dst.okSamples = append(x.dst.okSamples, x.ok...)
 			x.dst.failSamples = append(x.dst.failSamples, x.fails...)
 		}
@@ -168,6 +170,7 @@ func (r *Report) sum() {
 	}
 	r.Before.summarize()
 	r.After.summarize()
+	r.checkTrace()
 }
 
 // KernelRelease returns the running kernel's release (uname -r).

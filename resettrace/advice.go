@@ -41,6 +41,10 @@ var advice = map[Cause]struct {
 		"a segment arrived for a port nobody listens on: the service is down, restarting, or the client has the wrong port",
 		Fix{Summary: "start the service, or keep a listener open across restarts", Action: "check the service on the local endpoint (systemd socket activation or SO_REUSEPORT hand-over keeps the port open during restarts); fix clients that use a closed port"},
 	},
+	ListenerClosed: {
+		"a listening socket was closed while connections waited in its accept queue (a service stopping or restarting): the kernel reset every one of them",
+		Fix{Summary: "drain the queue before closing the listener", Action: "on shutdown stop listening only after accepting and serving what is queued (graceful shutdown), or hand the socket over (systemd socket activation, SO_REUSEPORT, nginx's binary upgrade)"},
+	},
 	MemoryPressure: {
 		"the kernel aborted a connection because TCP memory (tcp_mem) or the orphan limit (tcp_max_orphans) was exhausted",
 		Fix{Summary: "give TCP more memory or fewer orphans", Keys: []string{"net.ipv4.tcp_mem", "net.ipv4.tcp_max_orphans"},

@@ -22,6 +22,10 @@ const (
 	LingerAbort Cause = "linger-abort"
 	// NoListener: a segment for a port nobody listens on (NO_SOCKET).
 	NoListener Cause = "no-listener"
+	// ListenerClosed: a listener closed (service stop or restart) with
+	// connections still in its accept queue; each is reset (TCP_STATE
+	// from tcp_disconnect on a socket nobody accepted).
+	ListenerClosed Cause = "listener-closed"
 	// MemoryPressure: too many orphans or tcp_mem exhausted
 	// (TCP_ABORT_ON_MEMORY).
 	MemoryPressure Cause = "memory-pressure"
@@ -43,7 +47,7 @@ const (
 )
 
 // Causes lists every cause, in the order reports show them.
-var Causes = []Cause{AcceptQueueOverflow, KeepaliveRace, UnreadData, LingerAbort, NoListener, MemoryPressure,
+var Causes = []Cause{AcceptQueueOverflow, KeepaliveRace, UnreadData, LingerAbort, NoListener, ListenerClosed, MemoryPressure,
 	PeerTimeout, UnexpectedSegment, ActiveAbort, ResetReceived, Other}
 
 // Classify names the cause of e.
@@ -70,6 +74,9 @@ func Classify(e Event) Cause {
 	case "TCP_ABORT_ON_LINGER":
 		return LingerAbort
 	case "TCP_STATE":
+		if e.Active && e.Orphan {
+			return ListenerClosed // inet_csk_listen_stop -> tcp_disconnect on a never-accepted child
+		}
 		if e.Active {
 			return LingerAbort // tcp_disconnect: SO_LINGER {1,0} close, or shutdown-abort
 		}

@@ -19,6 +19,7 @@ func TestClassify(t *testing.T) {
 		{Event{Direction: Sent, HasSocket: true, Active: true, State: 7, ReasonName: "TCP_ABORT_ON_CLOSE"}, UnreadData},
 		{Event{Direction: Sent, HasSocket: true, Active: true, State: 7, ReasonName: "TCP_DISCONNECT_WITH_DATA"}, UnreadData},
 		{Event{Direction: Sent, HasSocket: true, Active: true, State: 7, ReasonName: "TCP_STATE"}, LingerAbort},
+		{Event{Direction: Sent, HasSocket: true, Active: true, Orphan: true, State: 7, ReasonName: "TCP_STATE"}, ListenerClosed},
 		{Event{Direction: Sent, HasSocket: true, State: 1, ReasonName: "TCP_STATE"}, UnexpectedSegment},
 		{Event{Direction: Sent, HasSocket: true, Active: true, ReasonName: "TCP_ABORT_ON_LINGER"}, LingerAbort},
 		{Event{Direction: Sent, HasSocket: true, Active: true, ReasonName: "TCP_ABORT_ON_MEMORY"}, MemoryPressure},

@@ -37,6 +37,9 @@ type Event struct {
 	// Active: the reset was sent by the socket itself (close, timer),
 	// not in answer to a received segment.
 	Active bool
+	// Orphan: a full socket no file refers to: closed by its owner, or
+	// never accepted (still in a listener's queue). Known from BPF only.
+	Orphan bool
 	Netns  uint32
 	Local  netip.AddrPort
 	Remote netip.AddrPort

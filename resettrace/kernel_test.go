@@ -208,6 +208,38 @@ func TestKernelLinger(t *testing.T) {
 	}
 }
 
+// TestKernelListenerClosed: a listener closed with a connection nobody
+// accepted resets it; the SO_LINGER reset of TestKernelLinger is not this.
+func TestKernelListenerClosed(t *testing.T) {
+	if !nstest.InPrivateNetns(t) {
+		return
+	}
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	var rerr error
+	rows := traceDuring(t, Options{}, func() {
+		c, err := net.Dial("tcp4", addr) // queued, never accepted
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		time.Sleep(20 * time.Millisecond)
+		ln.Close()
+		_ = c.SetReadDeadline(time.Now().Add(time.Second))
+		_, rerr = c.Read(make([]byte, 1))
+	}, selfNetns(t))
+	if !errors.Is(rerr, syscall.ECONNRESET) {
+		t.Errorf("queued client read %v, want connection reset by peer", rerr)
+	}
+	r := findRow(t, rows, ListenerClosed, addr)
+	if r.Count != 1 || r.Reasons["TCP_STATE"] != 1 || r.Process == nil || r.Process.PID != uint32(os.Getpid()) {
+		t.Errorf("row %+v process %+v", r, r.Process)
+	}
+}
+
 // TestKernelAcceptQueueOverflow: a spike against a listener that never
 // accepts, with tcp_abort_on_overflow=1. Loopback has no round trip, so the
 // clients hold back the handshake's last ACK (TCP_DEFER_ACCEPT on the

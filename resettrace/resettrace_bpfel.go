@@ -28,7 +28,8 @@ type resettraceEvent struct {
 	Family    uint16
 	Lport     uint16
 	Rport     uint16
-	Pad       [6]uint8
+	HasFile   uint8
+	Pad       [5]uint8
 	Laddr     [16]uint8
 	Raddr     [16]uint8
 	Comm      [16]int8

@@ -216,6 +216,7 @@ func (t *Tracer) decode(r *resettraceEvent) Event {
 		State:         r.State,
 		HasSocket:     r.HasSk == 1,
 		Active:        r.HasSk == 1 && r.HasSkb == 0,
+		Orphan:        r.HasSk == 1 && r.HasFile == 0 && r.State != stateTimeWait && r.State != 12,
 		Netns:         r.Netns,
 		PID:           r.Pid,
 		SocketCgroup:  r.SkCgroup,

@@ -37,7 +37,8 @@ struct event {
 	__u16 family;
 	__u16 lport;      // host order
 	__u16 rport;      // host order
-	__u8 pad[6];
+	__u8 has_file;  // a full socket still attached to a file (not orphaned, not unaccepted)
+	__u8 pad[5];
 	__u8 laddr[16];
 	__u8 raddr[16];
 	char comm[16];
@@ -89,6 +90,7 @@ static __always_inline void from_sock(struct event *e, const struct sock *sk)
 		struct cgroup *cg = BPF_CORE_READ(sk, sk_cgrp_data.cgroup);
 		if (cg)
 			e->sk_cgroup = BPF_CORE_READ(cg, kn, id);
+		e->has_file = BPF_CORE_READ(sk, sk_socket) != 0;
 		// A socket the kernel already moved to CLOSE has given its port
 		// back (skc_num is 0); inet_sport still holds it.
 		if (!e->lport) {
