@@ -60,7 +60,7 @@ deb: build
 
 lab: build
 	$(GO) build -o bin/tcptune-lab-httpclient ./cmd/tcptune-lab-httpclient
-	./bin/tcptune lab all --runs $(LABRUNS) --readme README.md --markdown docs/lab-results.md --json docs/lab-results.json
+	./bin/tcptune lab all --runs $(LABRUNS) --readme README.md --markdown docs/lab-results.md --json docs/lab-results.json --svg-dir docs
 
 bench: build
 	BIN=bin/tcptune bash scripts/bench.sh

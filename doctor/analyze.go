@@ -7,12 +7,16 @@ import (
 
 // Report is the doctor's answer.
 type Report struct {
-	Mode            string           `json:"mode"` // "interval" or "since_boot"
-	IntervalSeconds float64          `json:"interval_seconds,omitempty"`
-	Netns           string           `json:"netns,omitempty"`
-	Healthy         bool             `json:"healthy"`
-	Findings        []Finding        `json:"findings"`
-	Listeners       []ListenerReport `json:"listeners"`
+	Mode            string  `json:"mode"` // "interval" or "since_boot"
+	IntervalSeconds float64 `json:"interval_seconds,omitempty"`
+	Netns           string  `json:"netns,omitempty"`
+	// Result: "healthy", "findings", or "unknown" (a source could not be
+	// read and nothing was found: not healthy). Healthy is Result ==
+	// "healthy".
+	Result    string           `json:"result"`
+	Healthy   bool             `json:"healthy"`
+	Findings  []Finding        `json:"findings"`
+	Listeners []ListenerReport `json:"listeners"`
 	// Unavailable lists what could not be read: the report is silent about
 	// it, which is not the same as healthy.
 	Unavailable []Unavailable `json:"unavailable"`
@@ -51,6 +55,7 @@ var rules = []rule{
 	timeWaitOverflowRule,
 	orphanRule,
 	tcpMemoryRule,
+	keepaliveRaceRule,
 	riskySettingRule,
 }
 
@@ -65,7 +70,6 @@ func Analyze(w *Window) *Report {
 	for _, rl := range rules {
 		r.Findings = append(r.Findings, rl(w, r.Listeners)...)
 	}
-	r.Healthy = len(r.Findings) == 0
 	r.Unavailable = append(r.Unavailable, w.After.Unavailable...)
 	if w.Before != nil {
 		for _, u := range w.Before.Unavailable {
@@ -74,6 +78,8 @@ func Analyze(w *Window) *Report {
 			}
 		}
 	}
+	r.Result = result(r)
+	r.Healthy = r.Result == ResultHealthy
 	return r
 }
 

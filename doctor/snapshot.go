@@ -89,7 +89,7 @@ func Collect(src Source) (*Snapshot, error) {
 		}
 	}
 	if src.Listeners == nil {
-		s.Unavailable = append(s.Unavailable, Unavailable{Source: "listeners", Reason: "not read (a proc tree other than the live one)"})
+		s.Unavailable = append(s.Unavailable, Unavailable{Source: "listeners", Reason: listenersNotRead})
 	} else if ls, err := src.Listeners(); err != nil {
 		s.Unavailable = append(s.Unavailable, Unavailable{Source: "listeners", Reason: err.Error()})
 	} else {

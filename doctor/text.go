@@ -19,6 +19,8 @@ func WriteText(w io.Writer, r *Report) error {
 	}
 	if r.Healthy {
 		fmt.Fprintf(&b, "healthy: no findings %s\n", scope)
+	} else if r.Result == ResultUnknown {
+		fmt.Fprintf(&b, "unknown: no findings %s, but %d source(s) could not be read (see below): not healthy\n", scope, len(r.Unavailable))
 	} else {
 		fmt.Fprintf(&b, "%d finding(s) %s\n", len(r.Findings), scope)
 	}

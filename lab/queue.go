@@ -60,6 +60,30 @@ func sampleQueue() (stop func() []QueuePoint) {
 	return func() []QueuePoint {
 		close(done)
 		wg.Wait()
-		return points
+		return downsample(points, keepQueuePoints)
 	}
+}
+
+// keepQueuePoints is how many readings a phase keeps for the report and the
+// picture (one SVG polyline; the JSON stays small).
+const keepQueuePoints = 300
+
+// downsample keeps at most n points: each kept point is the fullest reading
+// of its stretch, so a burst between two kept points still shows.
+func downsample(ps []QueuePoint, n int) []QueuePoint {
+	if len(ps) <= n {
+		return ps
+	}
+	out := make([]QueuePoint, 0, n)
+	for i := range n {
+		lo, hi := i*len(ps)/n, (i+1)*len(ps)/n
+		best := ps[lo]
+		for _, p := range ps[lo:hi] {
+			if p.Queue > best.Queue {
+				best = p
+			}
+		}
+		out = append(out, best)
+	}
+	return out
 }

@@ -44,6 +44,9 @@ type Options struct {
 	// Log receives the children's progress (and their stderr); nil discards.
 	Log     io.Writer
 	Verbose bool
+	// Progress, when set, is called about once a second during each run
+	// (run counts from 1) and once with done at the end.
+	Progress func(run, runs int, elapsed time.Duration, done bool)
 }
 
 // Run runs the scenario Runs times, each in a fresh private network
@@ -80,7 +83,9 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	for i := range runs {
 		req := request{Scenario: sc.Name, Resolved: opts.Resolved, Clients: rep.Clients,
 			HostNetns: host, SysctlRoot: opts.SysctlRoot, Verbose: opts.Verbose}
+		stopProgress := progress(&opts, i+1, runs)
 		rr, err := runOne(ctx, &opts, &req)
+		stopProgress()
 		if err != nil {
 			return nil, fmt.Errorf("%s run %d of %d: %w", sc.Name, i+1, runs, err)
 		}
@@ -88,6 +93,31 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	}
 	rep.sum()
 	return rep, nil
+}
+
+// progress calls opts.Progress every second until the returned func is
+// called.
+func progress(opts *Options, run, runs int) func() {
+	if opts.Progress == nil {
+		return func() {}
+	}
+	start, done := time.Now(), make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			opts.Progress(run, runs, time.Since(start), false)
+			select {
+			case <-done:
+				opts.Progress(run, runs, time.Since(start), true)
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
 }
 
 // runOne starts one child in a new network namespace and decodes its result.

@@ -41,7 +41,8 @@ accept-queue overflow, keepalive race, close with unread data, linger, no
 listener, memory pressure, keepalive timeout, resets received from the other
 side, each with the fix. -o prometheus (and --textfile) give per-cause counts.
 
-Exit status: 0 healthy, 2 findings, 1 error. With --trace: 0 no resets,
+Exit status: 0 healthy, 2 findings, 3 unknown (a source could not be read
+and nothing was found: not healthy), 1 error. With --trace: 0 no resets,
 2 resets seen, 1 tracing impossible (privilege, kernel).`,
 		Example: `  tcptune doctor
   tcptune doctor --interval 30s -o json
@@ -113,8 +114,11 @@ func runDoctor(cmd *cobra.Command, g *Globals, o *doctorOptions) error {
 	} else if err := doctor.WriteText(g.Stdout, r); err != nil {
 		return err
 	}
-	if !r.Healthy {
+	switch r.Result {
+	case doctor.ResultFindings:
 		return withExit(ExitChanges)
+	case doctor.ResultUnknown:
+		return withExit(ExitUnknown)
 	}
 	return nil
 }

@@ -160,8 +160,11 @@ func TestDoctorKernelOverflowSlowConnects(t *testing.T) {
 		return
 	}
 	// A fresh namespace: abort_on_overflow is 0, counters start at 0.
+	// softnet_stat is host-wide: drops since the host booted (a SYN flood
+	// lab, anyone's burst on loopback) show in every namespace.
 	r, code := runDoctorJSON(t, "--once")
-	if code != ExitOK || len(r.Findings) != 0 {
+	hostOnly := len(r.Findings) == 1 && r.Findings[0].ID == "softnet-drops" && code == ExitChanges
+	if !hostOnly && (code != ExitOK || len(r.Findings) != 0) {
 		t.Fatalf("fresh namespace: exit %d, findings %+v", code, r.Findings)
 	}
 	port := smallListener(t, 2, false)

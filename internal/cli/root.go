@@ -24,6 +24,9 @@ const (
 	// ExitChanges: drift found (diff, status), findings (doctor), or
 	// something changed (apply --detailed-exitcode).
 	ExitChanges = 2
+	// ExitUnknown: doctor could not read a source it needs and found
+	// nothing: the result is unknown, never healthy.
+	ExitUnknown = 3
 )
 
 // DefaultProfileDir is where user profiles live.

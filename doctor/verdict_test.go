@@ -1,0 +1,87 @@
+package doctor
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestResultUnknown: a tree where nothing is readable is "unknown", never
+// "healthy"; the same tree with every file is healthy.
+func TestResultUnknown(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		only []string
+		want string
+	}{
+		{"nothing readable", []string{"no-such-file"}, ResultUnknown},
+		{"softnet_stat missing", []string{"netstat", "snmp", "sockstat"}, ResultUnknown},
+		{"everything readable", nil, ResultHealthy},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := fixtureTree(t, "linux-6.18", tc.only...)
+			s, err := Collect(Source{ProcRoot: root})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Counters since boot in the fixture are not findings here:
+			// zero them so only readability decides.
+			for _, c := range []Counters{s.TCPExt, s.TCP} {
+				for k := range c {
+					c[k] = 0
+				}
+			}
+			if s.Softnet != nil {
+				s.Softnet.Dropped, s.Softnet.TimeSqueezed = 0, 0
+			}
+			r := Analyze(&Window{Before: s, After: s, Interval: time.Second})
+			if r.Result != tc.want || r.Healthy != (tc.want == ResultHealthy) {
+				t.Errorf("result %q healthy %v, want %q; findings %v unavailable %v", r.Result, r.Healthy, tc.want, r.Findings, r.Unavailable)
+			}
+			var b strings.Builder
+			if err := WriteText(&b, r); err != nil {
+				t.Fatal(err)
+			}
+			if first := strings.SplitN(b.String(), "\n", 2)[0]; !strings.HasPrefix(first, tc.want) {
+				t.Errorf("text starts %q, want %q", first, tc.want)
+			}
+		})
+	}
+}
+
+// TestKeepaliveRaceRule: TCPAbortOnData/TCPAbortOnClose rising without
+// overflows is reported as a probable keepalive race pointing to --trace;
+// with overflows, or since boot, it is not.
+func TestKeepaliveRaceRule(t *testing.T) {
+	snap := func(abortData, abortClose, overflows uint64) *Snapshot {
+		return &Snapshot{TCPExt: Counters{"TCPAbortOnData": abortData, "TCPAbortOnClose": abortClose, "ListenOverflows": overflows},
+			TCP: Counters{"OutRsts": abortData + abortClose}, ListenersRead: true}
+	}
+	race := Analyze(&Window{Before: snap(10, 5, 7), After: snap(30, 6, 7), Interval: 5 * time.Second})
+	f := findingByID(race, "probable-keepalive-race")
+	if f == nil {
+		t.Fatalf("no probable-keepalive-race finding: %+v", race.Findings)
+	}
+	if !strings.Contains(f.Summary, "21 connection(s)") || f.Fix.Command != "tcptune doctor --trace 60s" ||
+		!strings.Contains(f.Explanation, "idle timeout must be shorter") {
+		t.Errorf("finding %+v", f)
+	}
+	if race.Result != ResultFindings {
+		t.Errorf("result %s", race.Result)
+	}
+	if r := Analyze(&Window{Before: snap(10, 5, 7), After: snap(30, 6, 9), Interval: 5 * time.Second}); findingByID(r, "probable-keepalive-race") != nil {
+		t.Error("reported a keepalive race while the accept queue overflowed")
+	}
+	if r := Analyze(&Window{After: snap(30, 6, 0)}); findingByID(r, "probable-keepalive-race") != nil {
+		t.Error("reported a keepalive race from since-boot totals")
+	}
+}
+
+func findingByID(r *Report, id string) *Finding {
+	for i := range r.Findings {
+		if r.Findings[i].ID == id {
+			return &r.Findings[i]
+		}
+	}
+	return nil
+}
