@@ -46,6 +46,11 @@ type Listener struct {
 	// PID and Process own the socket; 0 and "" when unknown.
 	PID     int    `json:"pid,omitempty"`
 	Process string `json:"process,omitempty"`
+	// AppBacklog is the backlog the application asks listen() for, when
+	// known (nginx's listen ... backlog=N from nginx -T); AppBacklogFrom
+	// says where it comes from.
+	AppBacklog     *uint32 `json:"app_backlog,omitempty"`
+	AppBacklogFrom string  `json:"app_backlog_from,omitempty"`
 }
 
 // ListenerSource lists the listening TCP sockets of the current network

@@ -147,7 +147,7 @@ func (o Options) restartList(ctx context.Context, toSet []Change, res *Result) {
 		}
 		for _, l := range ls {
 			if int64(l.Backlog) < after[0] {
-				res.Restart = append(res.Restart, RestartEntry{Listener: l, NewLimit: uint32(after[0])})
+				res.Restart = append(res.Restart, predictRestart(l, before[0], after[0]))
 			}
 		}
 	}

@@ -20,6 +20,11 @@ type Report struct {
 	// Unavailable lists what could not be read: the report is silent about
 	// it, which is not the same as healthy.
 	Unavailable []Unavailable `json:"unavailable"`
+	// Nginx is the configuration of the nginx owning a listener (nginx -T),
+	// when there is one (AttachNginx).
+	Nginx *NginxConfig `json:"nginx,omitempty"`
+	// Notes are facts about the report itself (a context source not read).
+	Notes []string `json:"notes,omitempty"`
 }
 
 // ListenerReport is a listener with what both readings say about it.

@@ -65,6 +65,10 @@ func WriteText(w io.Writer, r *Report) error {
 			fmt.Fprintf(&b, "  %-28s %6d %6d %6d  %-10s%s%s\n", l.Endpoint(), l.Queue, l.PeakQueue, l.MaxQueue, l.Status, owner, note)
 		}
 	}
+	b.WriteString(nginxText(r))
+	for _, n := range r.Notes {
+		fmt.Fprintf(&b, "note: %s\n", n)
+	}
 	if len(r.Unavailable) > 0 {
 		b.WriteString("\nnot checked (could not read):\n")
 		for _, u := range r.Unavailable {

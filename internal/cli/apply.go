@@ -189,6 +189,10 @@ func printApply(w, ew io.Writer, res *apply.Result) {
 		fmt.Fprintln(w, "\nlisteners still capped below the new somaxconn (restart or raise their listen backlog):")
 		for _, l := range res.Restart {
 			fmt.Fprintf(w, "  %s\tbacklog %d < %d\t%s[%d]\n", l.Addr, l.Backlog, l.NewLimit, l.Process, l.PID)
+			fmt.Fprintf(w, "    after a restart: %s\n", l.Prediction)
+			if l.AppFix != "" {
+				fmt.Fprintf(w, "    a restart alone is not enough: %s\n", l.AppFix)
+			}
 		}
 	}
 	if res.RestartErr != "" {
@@ -199,15 +203,28 @@ func printApply(w, ew io.Writer, res *apply.Result) {
 // doctorListeners adapts doctor's inet_diag reader to apply.ListenerSource.
 type doctorListeners struct{}
 
-func (doctorListeners) Listeners(context.Context) ([]apply.Listener, error) {
+func (doctorListeners) Listeners(ctx context.Context) ([]apply.Listener, error) {
 	ls, err := doctor.LiveListeners()
 	if err != nil {
 		return nil, err
 	}
 	doctor.AttachOwners("/proc", ls)
 	out := make([]apply.Listener, 0, len(ls))
+	var nginx *doctor.NginxConfig
 	for _, l := range ls {
-		out = append(out, apply.Listener{Addr: l.Endpoint(), Backlog: l.MaxQueue, PID: l.PID, Process: l.Process})
+		a := apply.Listener{Addr: l.Endpoint(), Backlog: l.MaxQueue, PID: l.PID, Process: l.Process}
+		if strings.Contains(l.Process, "nginx") {
+			if nginx == nil {
+				if nginx, err = doctor.ReadNginxConfig(ctx, doctor.NginxArgsOf("/proc", l.PID)...); err != nil {
+					nginx = &doctor.NginxConfig{} // unknown: the prediction says it depends
+				}
+			}
+			if b, where, ok := nginx.BacklogFor(l.Port); ok && b > 0 {
+				v := uint32(b)
+				a.AppBacklog, a.AppBacklogFrom = &v, "nginx -T, "+where
+			}
+		}
+		out = append(out, a)
 	}
 	return out, nil
 }

@@ -105,6 +105,9 @@ func runDoctor(cmd *cobra.Command, g *Globals, o *doctorOptions) error {
 	}
 	r := doctor.Analyze(w)
 	r.Netns = o.netns
+	if o.procRoot == doctor.DefaultProcRoot {
+		doctor.AttachNginx(cmd.Context(), r, o.procRoot)
+	}
 	if g.JSON() {
 		enc := json.NewEncoder(g.Stdout)
 		enc.SetIndent("", "  ")

@@ -67,6 +67,7 @@ func runDoctorTrace(cmd *cobra.Command, g *Globals, o *doctorOptions) error {
 	if only != 0 {
 		r.Filter(only)
 	}
+	resettrace.AnnotateFromListeners(cmd.Context(), r, doctor.DefaultProcRoot) // not ctx: Ctrl-C ends the trace, not the report
 	if t.textfile != "" {
 		if err := reconcile.WriteTextfile(t.textfile, reconcile.ResetMetrics(r)); err != nil {
 			return withHint(err, "--textfile must be in a writable directory (node_exporter's textfile directory)")
