@@ -37,6 +37,10 @@ type ListenerReport struct {
 	// BelowSomaxconn: max_queue < net.core.somaxconn, so raising somaxconn
 	// alone does not help this listener.
 	BelowSomaxconn bool `json:"below_somaxconn"`
+	// DropsDelta: connections this listener refused with a full queue over
+	// the interval (since the socket was created with --once), from its
+	// own drop counter: a burst between two readings still names it.
+	DropsDelta *uint64 `json:"drops_delta,omitempty"`
 }
 
 // Listener statuses.
@@ -113,7 +117,24 @@ func mergeListeners(w *Window) []ListenerReport {
 			add(l)
 		}
 	}
+	before := map[uint32]*uint32{}
+	if w.Before != nil {
+		for _, l := range w.Before.Listeners {
+			if l.Inode != 0 {
+				before[l.Inode] = l.Drops
+			}
+		}
+	}
 	for i := range out {
+		if a := out[i].Drops; a != nil {
+			if w.Before == nil {
+				d := uint64(*a)
+				out[i].DropsDelta = &d
+			} else if b := before[out[i].Inode]; b != nil && *a >= *b {
+				d := uint64(*a - *b)
+				out[i].DropsDelta = &d
+			}
+		}
 		out[i].Status = queueStatus(out[i].PeakQueue, out[i].MaxQueue)
 		out[i].BelowSomaxconn = haveSomax && int64(out[i].MaxQueue) < somax
 	}
@@ -138,11 +159,12 @@ func queueStatus(q, max uint32) string {
 	return StatusOK
 }
 
-// busy returns the listeners at or near their limit.
+// busy returns the listeners at or near their limit, or that refused
+// connections with a full queue in the window (their drop counter rose).
 func busy(ls []ListenerReport) []ListenerReport {
 	var out []ListenerReport
 	for _, l := range ls {
-		if l.Status != StatusOK {
+		if l.Status != StatusOK || l.DropsDelta != nil && *l.DropsDelta > 0 {
 			out = append(out, l)
 		}
 	}
