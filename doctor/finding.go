@@ -55,6 +55,9 @@ type Fix struct {
 	// Restart names what must be restarted for the fix to take effect
 	// ("" when nothing).
 	Restart string `json:"restart,omitempty"`
+	// AlreadyApplied: every key of Profile already has its value here, so
+	// there is nothing to apply (Command is then empty).
+	AlreadyApplied bool `json:"already_applied,omitempty"`
 }
 
 // FixKey is one sysctl of a fix, with the value the profile sets or a

@@ -34,7 +34,9 @@ func WriteText(w io.Writer, r *Report) error {
 			}
 		}
 		b.WriteString("  fix:\n")
-		if f.Fix.Profile != "" {
+		if f.Fix.Profile != "" && f.Fix.AlreadyApplied {
+			fmt.Fprintf(&b, "    profile: %s (already in force: nothing to apply)\n", f.Fix.Profile)
+		} else if f.Fix.Profile != "" {
 			fmt.Fprintf(&b, "    profile: %s\n", f.Fix.Profile)
 		}
 		for _, k := range f.Fix.Keys {

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tcptune/tcptune/sysctl"
 )
 
 // TestResultUnknown: a tree where nothing is readable is "unknown", never
@@ -84,4 +86,36 @@ func findingByID(r *Report, id string) *Finding {
 		}
 	}
 	return nil
+}
+
+// TestAlreadyAppliedNotRecommended: with high-concurrency's values in force,
+// an accept-queue overflow no longer tells the user to apply it.
+func TestAlreadyAppliedNotRecommended(t *testing.T) {
+	for _, tc := range []struct {
+		somaxconn string
+		applied   bool
+	}{{"65535", true}, {"100000", true}, {"4096", false}} {
+		s := &Snapshot{TCPExt: Counters{"ListenOverflows": 40, "ListenDrops": 40}, TCP: Counters{},
+			Sysctls: Sysctls{keySomaxconn: sysctlValue(t, tc.somaxconn), keyAbortOnOverflow: sysctlValue(t, "0")}}
+		r := Analyze(&Window{After: s})
+		f := findingByID(r, "accept-queue-overflow")
+		if f == nil {
+			t.Fatalf("somaxconn %s: no finding", tc.somaxconn)
+		}
+		if f.Fix.AlreadyApplied != tc.applied || (f.Fix.Command == "") != tc.applied {
+			t.Errorf("somaxconn %s: already_applied %v command %q, want applied %v", tc.somaxconn, f.Fix.AlreadyApplied, f.Fix.Command, tc.applied)
+		}
+		if tc.applied && !strings.Contains(f.Explanation, "may predate them") {
+			t.Errorf("since-boot explanation: %q", f.Explanation)
+		}
+	}
+}
+
+func sysctlValue(t *testing.T, s string) sysctl.Value {
+	t.Helper()
+	v, err := sysctl.ParseValue(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }
