@@ -65,6 +65,7 @@ var rules = []rule{
 	orphanRule,
 	tcpMemoryRule,
 	keepaliveRaceRule,
+	resetsReceivedRule,
 	riskySettingRule,
 }
 

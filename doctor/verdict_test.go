@@ -119,3 +119,21 @@ func sysctlValue(t *testing.T, s string) sysctl.Value {
 	}
 	return v
 }
+
+// TestResetsReceivedRule: established resets beyond this side's own aborts
+// are the peer's; the finding points to --trace and the peer.
+func TestResetsReceivedRule(t *testing.T) {
+	snap := func(est, abortData uint64) *Snapshot {
+		return &Snapshot{TCP: Counters{"EstabResets": est}, TCPExt: Counters{"TCPAbortOnData": abortData, "ListenOverflows": 0}}
+	}
+	r := Analyze(&Window{Before: snap(100, 10), After: snap(130, 12), Interval: 5 * time.Second})
+	f := findingByID(r, "resets-received")
+	if f == nil || !strings.Contains(f.Summary, "28 established") || !strings.Contains(f.Explanation, "peer's") {
+		t.Fatalf("finding %+v", f)
+	}
+	// Every reset explained by this side's aborts: not received.
+	r = Analyze(&Window{Before: snap(100, 10), After: snap(105, 15), Interval: 5 * time.Second})
+	if findingByID(r, "resets-received") != nil {
+		t.Error("reported resets received that this side sent")
+	}
+}
