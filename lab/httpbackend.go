@@ -27,21 +27,7 @@ func startKeepaliveBackend(port int, idle time.Duration) (*keepaliveBackend, err
 		return nil, err
 	}
 	b := &keepaliveBackend{ln: ln, idle: idle}
-	b.wg.Add(1)
-	go func() {
-		defer b.wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			b.wg.Add(1)
-			go func() {
-				defer b.wg.Done()
-				b.serve(c)
-			}()
-		}
-	}()
+	serveEach(ln, &b.wg, b.serve)
 	return b, nil
 }
 

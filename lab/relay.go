@@ -31,22 +31,28 @@ func startDelayRelay(port int, target string, delay time.Duration) (*delayRelay,
 		return nil, err
 	}
 	r := &delayRelay{ln: ln, target: target, delay: delay}
-	r.wg.Add(1)
+	serveEach(ln, &r.wg, func(c net.Conn) { r.serve(c.(*net.TCPConn)) })
+	return r, nil
+}
+
+// serveEach accepts on ln until it is closed and runs fn on each
+// connection in its own goroutine, all counted in wg.
+func serveEach(ln net.Listener, wg *sync.WaitGroup, fn func(net.Conn)) {
+	wg.Add(1)
 	go func() {
-		defer r.wg.Done()
+		defer wg.Done()
 		for {
-			c, err := ln.AcceptTCP()
+			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
-			r.wg.Add(1)
+			wg.Add(1)
 			go func() {
-				defer r.wg.Done()
-				r.serve(c)
+				defer wg.Done()
+				fn(c)
 			}()
 		}
 	}()
-	return r, nil
 }
 
 func (r *delayRelay) close() {
