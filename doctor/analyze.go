@@ -80,6 +80,7 @@ func Analyze(w *Window) *Report {
 	for _, rl := range rules {
 		r.Findings = append(r.Findings, rl(w, r.Listeners)...)
 	}
+	tellSynBurst(w, r.Findings)
 	markApplied(w, r.Findings)
 	r.Unavailable = append(r.Unavailable, w.After.Unavailable...)
 	if w.Before != nil {

@@ -137,3 +137,18 @@ func TestResetsReceivedRule(t *testing.T) {
 		t.Error("reported resets received that this side sent")
 	}
 }
+
+// TestSynBurstVersusFlood: cookies that come back are real clients.
+func TestSynBurstVersusFlood(t *testing.T) {
+	snap := func(sent, recv uint64) *Snapshot {
+		return &Snapshot{TCPExt: Counters{"SyncookiesSent": sent, "SyncookiesRecv": recv, "SyncookiesFailed": 0, "TCPReqQFullDoCookies": sent}}
+	}
+	burst := Analyze(&Window{Before: snap(0, 0), After: snap(400, 390), Interval: time.Second})
+	if f := findingByID(burst, "syn-burst"); f == nil || f.Fix.Profile != "high-concurrency" || findingByID(burst, "syn-flood") != nil {
+		t.Errorf("burst: %+v", burst.Findings)
+	}
+	flood := Analyze(&Window{Before: snap(0, 0), After: snap(4000, 12), Interval: time.Second})
+	if f := findingByID(flood, "syn-flood"); f == nil || !strings.Contains(f.Explanation, "a flood") {
+		t.Errorf("flood: %+v", flood.Findings)
+	}
+}
