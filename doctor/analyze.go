@@ -66,6 +66,7 @@ var rules = []rule{
 	tcpMemoryRule,
 	keepaliveRaceRule,
 	resetsReceivedRule,
+	deadBackendRule,
 	riskySettingRule,
 }
 

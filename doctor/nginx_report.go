@@ -32,6 +32,11 @@ func AttachNginx(ctx context.Context, r *Report, procRoot string) {
 	r.Nginx = cfg
 	for i := range r.Findings {
 		f := &r.Findings[i]
+		if f.ID == "dead-backend" {
+			f.Evidence = append(f.Evidence, valueEvidence("nginx proxy_connect_timeout ("+cfg.ProxyConnectTimeout.Where+")", cfg.ProxyConnectTimeout.Value))
+			f.Explanation += fmt.Sprintf(" nginx runs here: its clients wait proxy_connect_timeout %s for a dead backend.", cfg.ProxyConnectTimeout.Value)
+			continue
+		}
 		if f.ID != "probable-keepalive-race" {
 			continue
 		}

@@ -83,6 +83,7 @@ func runDoctor(cmd *cobra.Command, g *Globals, o *doctorOptions) error {
 	// netlink answers for the live kernel: only pair it with the live /proc.
 	if o.procRoot == doctor.DefaultProcRoot {
 		opts.Source.Listeners = doctor.LiveListeners
+		opts.Source.Connecting = doctor.LiveConnecting
 	}
 	if o.netns != "" {
 		p, err := doctor.NetnsPath(o.netns)
