@@ -196,7 +196,9 @@ func (r *Report) sum() {
 		}
 	}
 	for i := range r.Runs {
+		// The report keeps the first run's queue readings once, at the top.
 		r.Runs[i].Samples = nil
+		r.Runs[i].Before.Queue, r.Runs[i].After.Queue = nil, nil
 	}
 	r.Before.summarize()
 	r.After.summarize()
