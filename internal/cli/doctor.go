@@ -38,8 +38,8 @@ once and reports the since-boot totals.
 --trace DURATION watches every TCP reset the kernel sends or receives instead
 (BPF, root) and prints one row per cause, network namespace and local endpoint:
 accept-queue overflow, keepalive race, close with unread data, linger, no
-listener, memory pressure, keepalive timeout, resets received from the other
-side, each with the fix. -o prometheus (and --textfile) give per-cause counts.
+listener, listener closed with a queue, memory pressure, keepalive timeout,
+resets received from the other side, each with the fix. -o prometheus (and --textfile) give per-cause counts.
 
 Exit status: 0 healthy, 2 findings, 3 unknown (a source could not be read
 and nothing was found: not healthy), 1 error. With --trace: 0 no resets,

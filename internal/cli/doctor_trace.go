@@ -19,15 +19,12 @@ import (
 type traceOptions struct {
 	duration time.Duration
 	textfile string
-	noReason bool
 }
 
 func addTraceFlags(cmd *cobra.Command, t *traceOptions) {
 	f := cmd.Flags()
 	f.DurationVar(&t.duration, "trace", 0, "watch every TCP reset the kernel sends or receives for DURATION (Ctrl-C ends early) and name its cause; needs root (BPF)")
 	f.StringVar(&t.textfile, "textfile", "", "with --trace: also write per-cause reset metrics to this Prometheus textfile (replaced atomically)")
-	f.BoolVar(&t.noReason, "trace-without-reason", false, "with --trace: ignore the kernel's reset reason and classify by socket state, as on kernels before 6.10")
-	_ = f.MarkHidden("trace-without-reason")
 }
 
 // runDoctorTrace is `doctor --trace DURATION`: exit 0 without resets, 2
@@ -60,7 +57,7 @@ func runDoctorTrace(cmd *cobra.Command, g *Globals, o *doctorOptions) error {
 			}
 		}
 	}
-	r, err := resettrace.Trace(ctx, t.duration, resettrace.Options{NoReason: t.noReason}, progress)
+	r, err := resettrace.Trace(ctx, t.duration, resettrace.Options{}, progress)
 	if err != nil {
 		return traceError(err)
 	}
