@@ -129,9 +129,9 @@ func TestDoctorTraceNginxKeepalive(t *testing.T) {
 	var out, errb bytes.Buffer
 	done := make(chan int)
 	go func() {
-		done <- Run([]string{"doctor", "--trace", "3s", "--netns", "/proc/self/ns/net", "-o", "json"}, strings.NewReader(""), &out, &errb)
+		done <- Run([]string{"doctor", "--trace", "4s", "--netns", "/proc/self/ns/net", "-o", "json"}, strings.NewReader(""), &out, &errb)
 	}()
-	time.Sleep(700 * time.Millisecond)
+	time.Sleep(1200 * time.Millisecond) // the programs are attached by then
 	c, err := net.Dial("tcp4", "127.0.0.1:8001")
 	if err != nil {
 		t.Fatal(err)

@@ -28,10 +28,10 @@ func TestDoctorTraceKernel(t *testing.T) {
 		var out, errb bytes.Buffer
 		done := make(chan int)
 		go func() {
-			done <- Run([]string{"doctor", "--trace", "1500ms", "--netns", "/proc/self/ns/net", "--textfile", textfile, "-o", tc.output},
+			done <- Run([]string{"doctor", "--trace", "3s", "--netns", "/proc/self/ns/net", "--textfile", textfile, "-o", tc.output},
 				strings.NewReader(""), &out, &errb)
 		}()
-		time.Sleep(700 * time.Millisecond) // the programs are attached by then
+		time.Sleep(1500 * time.Millisecond) // the programs are attached by then (they take ~50 ms)
 		for range 3 {
 			if _, err := net.DialTimeout("tcp4", "127.0.0.1:9", time.Second); err == nil {
 				t.Fatal("something listens on 127.0.0.1:9 in a fresh namespace")
