@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+
+	"github.com/tcptune/tcptune/doctor"
 )
 
 // Netns names a network namespace of an event.
@@ -23,8 +25,6 @@ type Netns struct {
 // namespaces, so it can later ask the project's namespace package instead.
 var NetnsResolver = defaultNetnsName
 
-const netnsRunDir = "/run/netns"
-
 func defaultNetnsName(inode uint32) Netns {
 	n := Netns{Inode: inode, Name: "net:[" + itoa(uint64(inode)) + "]"}
 	if inode == 0 {
@@ -35,9 +35,9 @@ func defaultNetnsName(inode uint32) Netns {
 		n.Name = "host"
 		return n
 	}
-	ents, _ := os.ReadDir(netnsRunDir)
+	ents, _ := os.ReadDir(doctor.NetnsRunDir)
 	for _, e := range ents {
-		if ino, ok := statInode(filepath.Join(netnsRunDir, e.Name())); ok && ino == uint64(inode) {
+		if ino, ok := statInode(filepath.Join(doctor.NetnsRunDir, e.Name())); ok && ino == uint64(inode) {
 			n.Name = e.Name()
 			return n
 		}

@@ -3,11 +3,11 @@ package resettrace
 import (
 	"fmt"
 	"net/netip"
-	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tcptune/tcptune/sysctl"
 )
 
 // Report is the answer of `tcptune doctor --trace`.
@@ -63,18 +63,13 @@ type Row struct {
 // ephemeral is the local port range of the tracer's namespace: a local
 // port inside it (with a remote port outside) is a client's.
 func ephemeral() (lo, hi uint16) {
-	lo, hi = 32768, 60999
-	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	lo, hi = 32768, 60999 // the kernel's default
+	v, err := sysctl.NewFS("").Read(sysctl.MustKey("net.ipv4.ip_local_port_range"))
 	if err != nil {
 		return
 	}
-	f := strings.Fields(string(b))
-	if len(f) == 2 {
-		a, e1 := strconv.ParseUint(f[0], 10, 16)
-		z, e2 := strconv.ParseUint(f[1], 10, 16)
-		if e1 == nil && e2 == nil {
-			lo, hi = uint16(a), uint16(z)
-		}
+	if ns, err := v.Ints(); err == nil && len(ns) == 2 && ns[0] > 0 && ns[1] <= 65535 && ns[0] <= ns[1] {
+		lo, hi = uint16(ns[0]), uint16(ns[1])
 	}
 	return
 }
