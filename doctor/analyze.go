@@ -130,6 +130,9 @@ func mergeListeners(w *Window) []ListenerReport {
 		}
 	}
 	for i := range out {
+		if p, ok := w.Peaks[out[i].Inode]; ok && out[i].Inode != 0 {
+			out[i].PeakQueue = max(out[i].PeakQueue, p)
+		}
 		if a := out[i].Drops; a != nil {
 			if w.Before == nil {
 				d := uint64(*a)

@@ -40,16 +40,22 @@ func TestDoctorKernelListenerDrops(t *testing.T) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		r, code := runDoctorJSON(t, "--interval", "2s")
+		r, code := runDoctorJSON(t, "--interval", "3s")
 		done <- result{r, code}
 	}()
 	time.Sleep(500 * time.Millisecond) // after the first reading
 	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
 	for range 10 {
 		if c, err := net.DialTimeout("tcp4", fmt.Sprintf("127.0.0.1:%d", port), 100*time.Millisecond); err == nil {
 			conns = append(conns, c)
 		}
 	}
+	time.Sleep(300 * time.Millisecond) // the queue stays full for a while
 	// The server catches up: the queue is empty at the second reading.
 	if err := unix.SetNonblock(fd, true); err != nil {
 		t.Fatal(err)
@@ -61,9 +67,6 @@ func TestDoctorKernelListenerDrops(t *testing.T) {
 		}
 		unix.Close(nfd)
 	}
-	for _, c := range conns {
-		c.Close()
-	}
 	res := <-done
 	var l *doctor.ListenerReport
 	for i := range res.r.Listeners {
@@ -73,6 +76,10 @@ func TestDoctorKernelListenerDrops(t *testing.T) {
 	}
 	if l == nil || l.DropsDelta == nil || *l.DropsDelta == 0 || l.Queue != 0 {
 		t.Fatalf("listener %+v: want an empty queue and drops in the window", l)
+	}
+	// Read between the two readings, the queue was seen full.
+	if l.PeakQueue < 1 || l.Status != doctor.StatusFull {
+		t.Errorf("listener %+v: the queue sampled between the readings should have been full", l)
 	}
 	f := findingByID(res.r, "accept-queue-overflow")
 	if f == nil || !slices.Contains(f.Listeners, fmt.Sprintf("127.0.0.1:%d", port)) {
