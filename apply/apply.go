@@ -23,20 +23,28 @@ func Apply(ctx context.Context, r *profiles.Resolved, opts Options) (*Result, er
 	if err := o.check(r, res); err != nil {
 		return fail(err)
 	}
+	// A signal during validation (large profiles) stops here, before the
+	// lock and the record.
+	if err := ctx.Err(); err != nil {
+		return fail(fmt.Errorf("interrupted before anything was written: %w", context.Cause(ctx)))
+	}
+	if o.NoPersist && o.NoPersistReason != "" {
+		res.PersistSkipped = o.NoPersistReason
+		res.Warnings = append(res.Warnings, "not persisted: "+o.NoPersistReason)
+	}
 	st := store{dir: o.StateDir}
-	var recs []*Record // read once, under the lock
+	var l *listing    // read once, under the lock
+	var prev *summary // status's summary matching l, if any
 	if !o.DryRun {
-		lk, err := acquire(st, o.LockWait, false)
+		lk, err := acquire(ctx, st, o.LockWait, false)
 		if err != nil {
 			return fail(err)
 		}
 		defer lk.release()
-		if recs, err = st.list(); err != nil {
+		if l, err = o.prepare(st, res); err != nil {
 			return fail(err)
 		}
-		if err := refuseCrashed(recs); err != nil {
-			return fail(err)
-		}
+		prev = st.readSummary(l)
 	}
 	// Plan under the lock: another apply may just have changed live values.
 	plan, err := NewPlan(r, o.IO, o.Netns)
@@ -59,25 +67,84 @@ func Apply(ctx context.Context, r *profiles.Resolved, opts Options) (*Result, er
 		return res, nil
 	}
 
-	rec, err := o.begin(st, recs, plan, toSet, pp)
+	rec, err := o.begin(st, l, plan, toSet, pp, res)
 	if err != nil {
 		return fail(err)
 	}
 	res.Transaction = rec.ID
 	if err := o.run(ctx, rec, toSet, pp); err != nil {
-		return fail(o.abort(st, rec, toSet, pp, err))
+		err = o.abort(st, rec, toSet, pp, err)
+		l.add(rec)
+		st.updateSummary(prev, rec, l)
+		return fail(err)
 	}
-	if err := st.prune(append(recs, rec), MaxRecords); err != nil {
+	l.add(rec)
+	if err := st.prune(l, MaxRecords); err != nil {
 		res.Warnings = append(res.Warnings, "could not prune old transaction records: "+err.Error())
 	}
+	st.updateSummary(prev, rec, l)
 	o.restartList(ctx, toSet, res)
 	return res, nil
+}
+
+// prepare runs under the lock before planning: it lists the state
+// directory, removes what killed runs left (temp files of records and of
+// the persisted file), and refuses to start over a crashed transaction -
+// unless it is this caller's own (RecoverOwnCrash: a reconcile killed
+// mid-correction), which is rolled back first.
+func (o Options) prepare(st store, res *Result) (*listing, error) {
+	l, err := st.scan()
+	if err != nil {
+		return nil, err
+	}
+	st.sweep(l)
+	sweepPersistTemps(o.PersistDir, o.PersistName)
+	crashed, corrupt, err := st.crashed(l)
+	if err != nil {
+		return nil, err
+	}
+	if len(corrupt) > 0 {
+		c := corrupt[0]
+		return nil, fmt.Errorf("%w: transaction %s (%s) cannot be read: %s", ErrCrashed, c.ID, c.State, c.Error)
+	}
+	if len(crashed) == 0 {
+		return l, nil
+	}
+	if !o.RecoverOwnCrash || o.Origin == "" {
+		return nil, crashedErr(crashed[0])
+	}
+	for _, r := range crashed {
+		if r.Origin != o.Origin || r.State != TxApplying {
+			return nil, crashedErr(r)
+		}
+	}
+	if err := o.checkTargets(crashed); err != nil {
+		return nil, err
+	}
+	for i := len(crashed) - 1; i >= 0; i-- {
+		r := crashed[i]
+		if _, err := o.rollbackOne(st, r); err != nil {
+			return nil, fmt.Errorf("recover crashed transaction %s: %w", r.ID, err)
+		}
+		res.Warnings = append(res.Warnings, fmt.Sprintf("rolled back transaction %s, left unfinished by a %s that died (pid %d)", r.ID, r.Origin, r.PID))
+	}
+	return st.scan() // the recovered ones changed state
+}
+
+func crashedErr(r *Record) error {
+	return fmt.Errorf("%w: transaction %s (%s, pid %d, started %s) is %s",
+		ErrCrashed, r.ID, strings.Join(r.Profiles, "+"), r.PID, r.Started.Format("2006-01-02 15:04:05"), r.State)
 }
 
 // check validates before anything is locked or read: the profile's
 // diagnostics and the one-line guarantee of every key and value.
 func (o Options) check(r *profiles.Resolved, res *Result) error {
-	ds := o.Validator(r)
+	// The write policy first, whatever Validator is: no replacement of
+	// validation may let a refused key through.
+	ds := validate.CheckPolicy(r)
+	if !validate.HasErrors(ds) {
+		ds = o.Validator(r)
+	}
 	var errs []string
 	for _, d := range ds {
 		if d.Severity == validate.SevError {
@@ -108,7 +175,9 @@ func (o Options) checkPlan(p *Plan) error {
 	for _, c := range p.Changes {
 		switch c.Action {
 		case ActionAbsent:
-			errs = append(errs, fmt.Sprintf("%s: this kernel has no such key", c.Key))
+			if !c.AbsentOK {
+				errs = append(errs, fmt.Sprintf("%s: this kernel has no such key", c.Key))
+			}
 		case ActionSet:
 			if err := wc.Writable(c.Key); err != nil {
 				errs = append(errs, err.Error())
@@ -134,39 +203,43 @@ func settingsOf(p *Plan) []Setting {
 	return out
 }
 
-// refuseCrashed fails while a transaction is left "applying". Called with
-// the lock held, so no live process owns such a record.
-func refuseCrashed(recs []*Record) error {
-	for _, r := range recs {
-		if r.State == TxApplying || r.State == TxRestoreFailed {
-			return fmt.Errorf("%w: transaction %s (%s, pid %d, started %s) is %s",
-				ErrCrashed, r.ID, strings.Join(r.Profiles, "+"), r.PID, r.Started.Format("2006-01-02 15:04:05"), r.State)
-		}
-	}
-	return nil
-}
-
 // begin records the transaction durably: nothing is written before this
 // returns.
-func (o Options) begin(st store, recs []*Record, plan *Plan, toSet []Change, pp *persistPlan) (*Record, error) {
+func (o Options) begin(st store, l *listing, plan *Plan, toSet []Change, pp *persistPlan, res *Result) (*Record, error) {
 	seq := 1
-	if len(recs) > 0 {
-		seq = recs[len(recs)-1].Seq + 1
+	if e := l.last(); e != nil {
+		seq = e.seq + 1
+	}
+	if seq > maxSeq {
+		return nil, fmt.Errorf("transaction sequence exhausted at %d in %s; move the state directory away", seq-1, st.txDir())
 	}
 	now := o.Now()
 	rec := &Record{
 		Format: recordFormat, ID: txIDFor(seq, now), Seq: seq, State: TxApplying,
 		Profiles: plan.Profiles, Version: o.Version, PID: os.Getpid(),
 		SysctlRoot: o.FS.Root(), Netns: o.Netns.String(), Started: now, Plan: plan,
-		Originals: []Original{},
+		Origin: o.Origin, Originals: []Original{},
+	}
+	if err := o.stamp(rec); err != nil {
+		return nil, err
 	}
 	for _, c := range toSet {
 		rec.Originals = append(rec.Originals, Original{Key: c.Key, Value: c.Before, Target: c.After})
+		if validate.KeyAllowed(c.Key) != nil { // passed check() under an allow: grant
+			rec.Granted = append(rec.Granted, c.Key.String())
+		}
 	}
+	var snap *FileSnapshot
 	if pp != nil {
-		rec.Persist = pp.snap
+		rec.Persist, snap = pp.snap, pp.snap
 	}
-	if err := st.save(rec); err != nil {
+	// The baseline first: the record's directory fsync makes both durable,
+	// and every record's keys are then in the baseline.
+	warn := func(w string) { res.Warnings = append(res.Warnings, w) }
+	if err := st.extendBaseline(l, toSet, snap, rec.Where, warn); err != nil {
+		return nil, err
+	}
+	if err := st.create(rec); err != nil {
 		return nil, err
 	}
 	return rec, nil
@@ -210,16 +283,20 @@ func (o Options) run(ctx context.Context, rec *Record, toSet []Change, pp *persi
 		return &writeFailure{written: len(toSet), err: fmt.Errorf("interrupted before persisting: %w", context.Cause(ctx))}
 	}
 	if pp != nil && pp.snap.Changed {
-		if err := writeAtomic(pp.snap.Path, pp.content, 0o644); err != nil {
+		// The rename is the commit point of the file: once it happened,
+		// an abort must put the old file back even if a later step (the
+		// directory fsync) failed.
+		renamed, err := writeAtomic(pp.snap.Path, pp.content, 0o644)
+		pp.written = renamed
+		if err != nil {
 			return &writeFailure{written: len(toSet), err: fmt.Errorf("persist: %w", err)}
 		}
-		pp.written = true
 	}
-	rec.State = TxApplied
 	t := o.Now()
 	rec.Finished = &t
-	if err := (store{dir: o.StateDir}).saveLazy(rec); err != nil {
-		rec.State = TxApplying
+	// The "applied" mark is not fsync'd: if a power loss loses it, the
+	// durable record looks crashed and rollback restores the originals.
+	if err := (store{dir: o.StateDir}).setState(rec, TxApplied, false); err != nil {
 		return &writeFailure{written: len(toSet), err: err}
 	}
 	return nil
@@ -250,14 +327,16 @@ func (o Options) abort(st store, rec *Record, toSet []Change, pp *persistPlan, c
 	if !te.Key.IsZero() && !strings.Contains(rec.Error, te.Key.String()) {
 		rec.Error = te.Key.String() + ": " + rec.Error
 	}
-	rec.State = TxFailed
+	final := TxFailed
 	if rerr != nil {
-		rec.State = TxRestoreFailed
+		final = TxRestoreFailed
 		rec.Error += "; restore: " + rerr.Error()
 	}
-	if serr := st.save(rec); serr != nil {
-		rerr = errors.Join(rerr, serr)
-	}
 	te.Restored, te.RestoreErr = rerr == nil, rerr
+	if serr := st.setState(rec, final, true); serr != nil {
+		// Every key (and the file) may well be restored; only the record
+		// still says "applying", and the next apply will call it crashed.
+		te.RecordErr = serr
+	}
 	return te
 }

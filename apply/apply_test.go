@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/tcptune/tcptune/netns"
 	"github.com/tcptune/tcptune/profiles"
 	"github.com/tcptune/tcptune/sysctl"
 )
@@ -23,7 +24,7 @@ func TestFaultEveryWritePosition(t *testing.T) {
 	for _, name := range []string{profiles.HighConcurrency, profiles.FailFast, profiles.SynFlood} {
 		r := builtin(t, name)
 		probe := newTxEnv(t, stock)
-		plan, err := NewPlan(r, probe.fs, sysctl.NetnsInitial)
+		plan, err := NewPlan(r, probe.fs, netns.Initial)
 		must(t, err)
 		n := len(plan.ToSet())
 		if n < 2 {
@@ -64,7 +65,7 @@ func TestFaultEveryWritePosition(t *testing.T) {
 				if _, err := os.Stat(e.opts.PersistPath()); !os.IsNotExist(err) {
 					t.Errorf("%s %s at %d: persisted file exists after a failed apply", name, mode, k)
 				}
-				rec, err := store{dir: e.opts.StateDir}.load(te.Transaction)
+				rec, err := store{dir: e.opts.StateDir}.loadID(te.Transaction)
 				must(t, err)
 				if rec.State != TxFailed || !strings.Contains(rec.Error, want.String()) {
 					t.Errorf("%s %s at %d: record state %s error %q", name, mode, k, rec.State, rec.Error)
@@ -291,7 +292,7 @@ func TestHostWideSkippedInChildNetns(t *testing.T) {
 	vals := maps.Clone(stock)
 	delete(vals, "net.core.netdev_max_backlog")
 	e := newTxEnv(t, vals)
-	e.opts.Netns = sysctl.NetnsChild
+	e.opts.Netns = netns.Child
 	fio := &faultIO{FS: e.fs}
 	e.opts.IO = fio
 	res, err := Apply(context.Background(), builtin(t, profiles.HighConcurrency), e.opts)

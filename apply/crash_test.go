@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/tcptune/tcptune/netns"
 	"github.com/tcptune/tcptune/profiles"
 	"github.com/tcptune/tcptune/sysctl"
 )
@@ -43,7 +44,7 @@ func crashAfter(t *testing.T, e *txEnv, r *profiles.Resolved, k int) {
 func TestCrashThenRollback(t *testing.T) {
 	r := builtin(t, profiles.HighConcurrency)
 	probe := newTxEnv(t, stock)
-	plan, err := NewPlan(r, probe.fs, sysctl.NetnsInitial)
+	plan, err := NewPlan(r, probe.fs, netns.Initial)
 	must(t, err)
 	n := len(plan.ToSet())
 	for k := 1; k <= n; k++ {

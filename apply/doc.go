@@ -21,27 +21,39 @@
 //     half-written state) and computes the persisted file and its
 //     precedence report; with StrictPersist an override by another file
 //     fails here, before any write.
-//  5. Records the transaction (profiles, the plan, every key's original,
-//     the persisted file's previous content) in StateDir/tx/<id>.json and
-//     makes it durable (fsync file and directory) before the first write.
+//  5. Adds the keys it touches for the first time to the baseline
+//     (StateDir/tx/baseline.json), then records the transaction (profiles,
+//     the plan, every key's original, the persisted file's previous
+//     content) in StateDir/tx/<id>.json and makes both durable (fsync of the
+//     files and of the directory) before the first write. The record is
+//     never rewritten: later states are marks <id>.<state> (txn.go).
 //  6. Writes the keys in plan order (sorted by path), reads each back and
 //     compares normalised values. A refused write, a value the kernel
-//     clamps or rewrites, a cancelled ctx (SIGINT/SIGTERM in the CLI) or any
+//     clamps or rewrites, a cancelled ctx (a signal in the CLI) or any
 //     other error restores every key already written, in reverse order,
 //     verifies each restore, marks the transaction rolled back and returns
 //     a *TxError naming the key and the kernel's error.
 //  7. Persists (unless NoPersist) to PersistDir/90-tcptune.conf, replaced
 //     atomically with renameio (temp file in the same directory, fsync,
 //     rename, fsync the directory), mode 0644, never through a symlink.
-//  8. Marks the transaction applied.
+//     The rename is the commit point: if the directory fsync after it
+//     fails, the abort puts the old file back.
+//  8. Marks the transaction applied (the mark <id>.applied, not fsync'd: if
+//     a power loss loses it, the transaction looks crashed and rollback
+//     restores the originals), prunes old records and updates the status
+//     summary.
 //
 // Rollback restores the originals of the last transaction still in effect
 // (or of every transaction back to a named one), including one left behind
 // by a crash, and puts the persisted file back as it was.
 //
+// RollbackBaseline restores the original of every key tcptune ever changed
+// (the baseline survives pruning), the way out of a corrupt record.
+//
 // LoadStatus reports the recent transactions, what is applied, drift of
-// live values from it, the persisted file against live values, and any
-// crashed transaction. It takes no lock and writes nothing.
+// live values from it, the persisted file against live values, any
+// crashed transaction and any corrupt record. It takes no lock and writes
+// nothing.
 //
 // The kernel is reached through KernelIO (Read/Write); *sysctl.FS implements
 // it and tests wrap it to inject faults. Nothing in this package spells

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tcptune/tcptune/internal/fakeroot"
+	"github.com/tcptune/tcptune/netns"
 	"github.com/tcptune/tcptune/profiles"
 	"github.com/tcptune/tcptune/sysctl"
 )
@@ -54,7 +55,7 @@ func newTxEnv(t *testing.T, vals map[string]string) *txEnv {
 	e := &txEnv{dir: dir, fs: fs}
 	e.opts = Options{
 		FS:         fs,
-		Netns:      sysctl.NetnsInitial,
+		Netns:      netns.Initial,
 		StateDir:   filepath.Join(dir, "state"),
 		PersistDir: filepath.Join(dir, "etc/sysctl.d"),
 		SearchDirs: []string{filepath.Join(dir, "etc/sysctl.d"), filepath.Join(dir, "run/sysctl.d"), filepath.Join(dir, "usr/lib/sysctl.d")},
@@ -144,4 +145,34 @@ func (f *faultIO) Write(k sysctl.Key, v sysctl.Value) error {
 		return f.FS.Write(k, sysctl.Value(strings.Join(fields, " ")))
 	}
 	return f.FS.Write(k, v)
+}
+
+// loadID decodes one record by id, with its marks.
+func (s store) loadID(id string) (*Record, error) {
+	l, err := s.scan()
+	if err != nil {
+		return nil, err
+	}
+	e := l.find(id)
+	if e == nil {
+		return nil, os.ErrNotExist
+	}
+	return s.load(e)
+}
+
+// list decodes every record, oldest first; a corrupt one is an error.
+func (s store) list() ([]*Record, error) {
+	l, err := s.scan()
+	if err != nil {
+		return nil, err
+	}
+	var out []*Record
+	for _, e := range l.entries {
+		r, err := s.load(e)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
 }

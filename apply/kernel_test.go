@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/tcptune/tcptune/internal/nstest"
+	"github.com/tcptune/tcptune/netns"
 	"github.com/tcptune/tcptune/profiles"
 	"github.com/tcptune/tcptune/sysctl"
 	"github.com/tcptune/tcptune/validate"
@@ -23,7 +24,7 @@ func TestKernelRefusalMidProfile(t *testing.T) {
 	}
 	fs := sysctl.NewFS("")
 	e := newTxEnv(t, nil)
-	e.fs, e.opts.FS, e.opts.Netns = fs, fs, sysctl.NetnsChild
+	e.fs, e.opts.FS, e.opts.Netns = fs, fs, netns.Child
 	keys := []string{"net.core.somaxconn", "net.ipv4.tcp_fin_timeout", "net.ipv4.tcp_syn_retries", "net.ipv4.tcp_synack_retries", "net.ipv4.tcp_keepalive_time"}
 	orig := map[string]sysctl.Value{}
 	for _, k := range keys {

@@ -1,6 +1,7 @@
 package apply
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"time"
@@ -17,13 +18,19 @@ type lock struct{ f *os.File }
 // lockPoll is how often a waiting apply retries.
 const lockPoll = 20 * time.Millisecond
 
-func acquire(s store, wait time.Duration, shared bool) (*lock, error) {
+// acquire takes the lock, waiting up to wait; a cancelled ctx (a signal)
+// ends the wait at once.
+func acquire(ctx context.Context, s store, wait time.Duration, shared bool) (*lock, error) {
 	if err := s.ensure(); err != nil {
 		return nil, fmt.Errorf("create state directory: %w", err)
 	}
-	f, err := os.OpenFile(s.lockPath(), os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o644)
+	f, err := os.OpenFile(s.lockPath(), os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("open lock: %w", err)
+	}
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("lock %s is not a regular file; move it away", s.lockPath())
 	}
 	how := unix.LOCK_EX
 	if shared {
@@ -43,7 +50,12 @@ func acquire(s store, wait time.Duration, shared bool) (*lock, error) {
 			f.Close()
 			return nil, fmt.Errorf("%w (lock %s held)", ErrLocked, s.lockPath())
 		}
-		time.Sleep(lockPoll)
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, fmt.Errorf("%w (lock %s held); stopped waiting: %w", ErrLocked, s.lockPath(), context.Cause(ctx))
+		case <-time.After(lockPoll):
+		}
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/tcptune/tcptune/netns"
 	"github.com/tcptune/tcptune/profiles"
 	"github.com/tcptune/tcptune/sysctl"
 	"github.com/tcptune/tcptune/validate"
@@ -71,7 +72,7 @@ type Options struct {
 	IO KernelIO
 	// Netns is the kind of network namespace; NetnsChild turns host-wide
 	// keys into ActionHostWide.
-	Netns sysctl.NetnsKind
+	Netns netns.Kind
 
 	// StateDir holds the lock and the transaction records.
 	StateDir string
@@ -89,6 +90,9 @@ type Options struct {
 	// the persisted file by another sysctl.d file an error.
 	NoPersist     bool
 	StrictPersist bool
+	// NoPersistReason, with NoPersist, is why the caller turned persistence
+	// off by default (netns.Here.PersistDefault); Apply reports it.
+	NoPersistReason string
 	// DryRun plans and reports; nothing is locked or written.
 	DryRun bool
 
@@ -108,6 +112,12 @@ type Options struct {
 	// Listeners, when set, produces the restart list after an apply that
 	// raised net.core.somaxconn.
 	Listeners ListenerSource
+	// Origin is recorded in each transaction ("reconcile" for the loop's
+	// corrections; "" for apply). With RecoverOwnCrash, an apply that finds
+	// crashed transactions all of its own Origin (the same service killed
+	// mid-correction) rolls them back and goes on instead of refusing.
+	Origin          string
+	RecoverOwnCrash bool
 	// AfterWrite, when set, is called after write i (1-based) was read back
 	// and verified; tests use it to pause or kill mid-transaction.
 	AfterWrite func(i int, k sysctl.Key)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/renameio/v2"
 
+	"github.com/tcptune/tcptune/internal/safefile"
 	"github.com/tcptune/tcptune/profiles"
 	"github.com/tcptune/tcptune/sysctl"
 )
@@ -162,7 +163,7 @@ func snapshot(path string) (*FileSnapshot, error) {
 		}
 		s.Symlink = t
 	case st.Mode().IsRegular():
-		b, err := os.ReadFile(path)
+		b, err := safefile.ReadFile(path, maxConfSize, safefile.NoFollow)
 		if err != nil {
 			return nil, fmt.Errorf("read persisted file: %w", err)
 		}
@@ -180,31 +181,57 @@ var beforeRename func(tmp string) error
 // writeAtomic replaces path with data: temp file in the same directory,
 // fsync, rename over path (replacing a symlink, never writing through it),
 // fsync the directory. A crash at any point leaves the old or the new file.
-func writeAtomic(path string, data []byte, mode fs.FileMode) error {
+// renamed reports whether the rename happened: it is the commit point, so
+// an error after it (the directory fsync) still means path holds data.
+func writeAtomic(path string, data []byte, mode fs.FileMode) (renamed bool, err error) {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("create %s: %w", dir, err)
+		return false, fmt.Errorf("create %s: %w", dir, err)
 	}
 	pf, err := renameio.NewPendingFile(path, renameio.WithTempDir(dir), renameio.WithStaticPermissions(mode))
 	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return false, fmt.Errorf("write %s: %w", path, err)
 	}
 	defer pf.Cleanup()
 	if _, err := pf.Write(data); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return false, fmt.Errorf("write %s: %w", path, err)
 	}
 	if beforeRename != nil {
 		if err := pf.Sync(); err != nil {
-			return err
+			return false, err
 		}
 		if err := beforeRename(pf.Name()); err != nil {
-			return fmt.Errorf("write %s: %w", path, err)
+			return false, fmt.Errorf("write %s: %w", path, err)
 		}
 	}
 	if err := pf.CloseAtomicallyReplace(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return false, fmt.Errorf("write %s: %w", path, err)
 	}
-	return syncDir(dir)
+	return true, syncDir(dir)
+}
+
+// maxConfSize bounds what is read of a sysctl.d file or the persisted file.
+const maxConfSize = 8 << 20
+
+// sweepPersistTemps removes the temp files killed runs left next to the
+// persisted file (renameio names them "." + name + digits). Called with
+// the lock held.
+func sweepPersistTemps(dir, name string) {
+	names, err := safefile.ReadDirNames(dir)
+	if err != nil {
+		return
+	}
+	prefix := "." + name
+	for _, n := range names {
+		rest, ok := strings.CutPrefix(n, prefix)
+		if !ok || rest == "" || strings.Trim(rest, "-0123456789") != "" {
+			continue
+		}
+		p := filepath.Join(dir, n)
+		if fi, err := os.Lstat(p); err == nil && fi.Mode().IsRegular() {
+			_ = os.Remove(p)
+		}
+	}
 }
 
 // restoreSnapshot puts the persisted file back as s recorded it.
@@ -233,5 +260,6 @@ func restoreSnapshot(s *FileSnapshot) error {
 	if mode == 0 {
 		mode = 0o644
 	}
-	return writeAtomic(s.Path, s.Content, mode)
+	_, err := writeAtomic(s.Path, s.Content, mode)
+	return err
 }

@@ -37,6 +37,12 @@ func (o Options) planPersist(p *Plan, res *Result) (*persistPlan, error) {
 	if snap.Exists && snap.Symlink == "" {
 		prev, prevOK = parseOwned(path, snap.Content)
 	}
+	if len(entries) == 0 && !prevOK {
+		// Nothing to persist (every key host-wide here, say): no
+		// header-only file, no transaction for it.
+		res.Persisted = &Persisted{File: path, OverriddenBy: []Override{}}
+		return nil, nil
+	}
 	if snap.Exists && !prevOK {
 		res.Warnings = append(res.Warnings, fmt.Sprintf("%s exists but was not written by tcptune; it will be replaced (rollback restores it)", path))
 	}
@@ -47,7 +53,15 @@ func (o Options) planPersist(p *Plan, res *Result) (*persistPlan, error) {
 		return nil, err
 	}
 	snap.Changed = !snap.Exists || snap.Symlink != "" || body(snap.Content) != body(content) || snap.Mode != 0o644
-	rep, ovr, err := o.boot(content).precedenceReport(f.Entries)
+	bc := o.boot(content)
+	warned := map[string]bool{}
+	bc.warn = func(msg string) {
+		if !warned[msg] {
+			warned[msg] = true
+			res.Warnings = append(res.Warnings, msg)
+		}
+	}
+	rep, ovr, err := bc.precedenceReport(f.Entries)
 	if err != nil {
 		return nil, fmt.Errorf("precedence report: %w", err)
 	}

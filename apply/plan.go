@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/tcptune/tcptune/netns"
 	"github.com/tcptune/tcptune/profiles"
 	"github.com/tcptune/tcptune/sysctl"
 	"github.com/tcptune/tcptune/validate"
@@ -43,6 +44,10 @@ type Change struct {
 	Profile string       `json:"profile"`
 	// Note explains an absent or host-wide key.
 	Note string `json:"note,omitempty"`
+	// AbsentOK: the key may be absent without refusing the apply (the
+	// setting has ignore-failure, or a module such as nf_conntrack provides
+	// the key); see validate.AbsentOK.
+	AbsentOK bool `json:"absent_ok,omitempty"`
 }
 
 // Plan is the diff of a resolved profile against the live kernel.
@@ -78,24 +83,26 @@ func (p *Plan) ToSet() []Change {
 	return out
 }
 
-// NewPlan reads every key of r and decides its action. netns says whether
+// NewPlan reads every key of r and decides its action. kind says whether
 // tcptune runs in a child network namespace, where host-wide keys are
 // reported as ActionHostWide. A read error other than "not present" fails the
 // plan: the result would be a guess.
-func NewPlan(r *profiles.Resolved, fs Reader, netns sysctl.NetnsKind) (*Plan, error) {
+func NewPlan(r *profiles.Resolved, fs Reader, kind netns.Kind) (*Plan, error) {
 	p := &Plan{Profiles: r.Profiles, Changes: make([]Change, 0, len(r.Settings))}
 	for _, s := range r.Settings {
-		c := Change{Key: s.Key, Desired: s.Value, Op: s.Op, Reason: s.Reason, Profile: s.Profile}
+		c := Change{Key: s.Key, Desired: s.Value, Op: s.Op, Reason: s.Reason, Profile: s.Profile, AbsentOK: validate.AbsentOK(s)}
 		global := validate.ScopeOf(s.Key) == validate.ScopeGlobal
 		live, err := fs.Read(s.Key)
 		switch {
-		case errors.Is(err, sysctl.ErrNotPresent) && global && netns == sysctl.NetnsChild:
+		case errors.Is(err, sysctl.ErrNotPresent) && global && kind == netns.Child:
 			c.Action, c.Note = ActionHostWide, "host-wide key, not settable from this network namespace"
+		case errors.Is(err, sysctl.ErrNotPresent) && c.AbsentOK:
+			c.Action, c.Note = ActionAbsent, "this kernel has no such key; skipped (ignore-failure, or its module is not loaded)"
 		case errors.Is(err, sysctl.ErrNotPresent):
 			c.Action, c.Note = ActionAbsent, "this kernel has no such key"
 		case err != nil:
 			return nil, fmt.Errorf("read live value: %w", err)
-		case global && netns == sysctl.NetnsChild:
+		case global && kind == netns.Child:
 			// Visible but host-wide: writing it from a container would
 			// change the host, or fail.
 			c.Before, c.After = live, live

@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/tcptune/tcptune/internal/fakeroot"
+	"github.com/tcptune/tcptune/netns"
 	"github.com/tcptune/tcptune/profiles"
 	"github.com/tcptune/tcptune/sysctl"
 )
@@ -62,7 +63,7 @@ settings:
 		}
 		return out
 	}
-	p, err := NewPlan(r, fs, sysctl.NetnsInitial)
+	p, err := NewPlan(r, fs, netns.Initial)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +88,7 @@ settings:
 
 	// In a child network namespace host-wide keys are not settable: they are
 	// reported as host-wide whether or not they are visible.
-	p, err = NewPlan(r, fs, sysctl.NetnsChild)
+	p, err = NewPlan(r, fs, netns.Child)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +125,7 @@ func TestTarget(t *testing.T) {
 func TestPlanReadError(t *testing.T) {
 	fs := sysctl.NewFS(filepath.Join(t.TempDir(), "no-such-root"))
 	r := resolved(t, "name: p\nsettings:\n  net.core.somaxconn: 1\n")
-	if _, err := NewPlan(r, fs, sysctl.NetnsInitial); err == nil {
+	if _, err := NewPlan(r, fs, netns.Initial); err == nil {
 		t.Fatal("plan over a missing sysctl root succeeded")
 	}
 }

@@ -8,7 +8,9 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 
+	"github.com/tcptune/tcptune/internal/safefile"
 	"github.com/tcptune/tcptune/sysctl"
 )
 
@@ -22,8 +24,9 @@ type Precedence struct {
 	// name, later assignments win, an explicit key beats a glob.
 	Systemd *Assignment `json:"systemd"`
 	// Procps is the winner for `sysctl --system` (procps-ng 4): the same
-	// directories and masking by name, then /etc/sysctl.conf last; globs
-	// apply in file order like any line.
+	// directories and masking by name, then /etc/sysctl.conf last; like
+	// systemd, a glob never overrides a key some file sets explicitly
+	// (measured with procps-ng 4.0.2 by boottest.TestPrecedenceOracle).
 	Procps *Assignment `json:"procps"`
 }
 
@@ -46,13 +49,32 @@ type bootConfig struct {
 	sysctlConf  string
 	overlayPath string
 	overlay     []byte // nil: no overlay
+	// warn, when set, hears of files skipped (not regular, dangling link).
+	warn func(string)
 }
 
+func (b bootConfig) skipped(p string, err error) {
+	if b.warn != nil && !isDevNullLink(p) {
+		b.warn(fmt.Sprintf("%s skipped for the precedence report: %v (it sets nothing at boot)", p, err))
+	}
+}
+
+// read reads one sysctl.d file without blocking (a FIFO is refused, not
+// waited on) and at most maxConfSize bytes; symlinks are followed, as the
+// loaders follow them.
 func (b bootConfig) read(p string) ([]byte, error) {
 	if b.overlay != nil && p == b.overlayPath {
 		return b.overlay, nil
 	}
-	return os.ReadFile(p)
+	return safefile.ReadFile(p, maxConfSize, safefile.FollowLinks)
+}
+
+// skippable reports whether the loaders pass over a file that cannot be
+// read: a dangling symlink (systemd-sysctl and procps skip it with a
+// warning) or something that is not a regular file (a FIFO, which tcptune
+// never waits on). Such a file sets nothing at boot.
+func skippable(err error) bool {
+	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, safefile.ErrNotRegular)
 }
 
 // systemdFiles lists the files systemd-sysctl reads, in order; masked files
@@ -60,13 +82,13 @@ func (b bootConfig) read(p string) ([]byte, error) {
 func (b bootConfig) systemdFiles() ([]confFile, error) {
 	byName := map[string]string{}
 	for _, d := range b.dirs {
-		entries, err := os.ReadDir(d)
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		names, err := safefile.ReadDirNames(d)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+		case errors.Is(err, syscall.ENOTDIR):
+			b.skipped(d, err) // a FIFO or a file where a directory belongs
+		case err != nil:
 			return nil, fmt.Errorf("read %s: %w", d, err)
-		}
-		names := make([]string, 0, len(entries))
-		for _, e := range entries {
-			names = append(names, e.Name())
 		}
 		if b.overlay != nil && filepath.Dir(b.overlayPath) == filepath.Clean(d) {
 			names = append(names, filepath.Base(b.overlayPath))
@@ -90,7 +112,8 @@ func (b bootConfig) systemdFiles() ([]confFile, error) {
 		p := byName[n]
 		data, err := b.read(p)
 		if err != nil {
-			if isDevNullLink(p) {
+			if isDevNullLink(p) || skippable(err) {
+				b.skipped(p, err)
 				continue
 			}
 			return nil, fmt.Errorf("read %s: %w", p, err)
@@ -114,12 +137,13 @@ func (b bootConfig) procpsFiles() ([]confFile, error) {
 	if b.sysctlConf == "" {
 		return files, nil
 	}
-	if st, err := os.Stat(b.sysctlConf); err == nil && st.Mode().IsRegular() {
-		data, err := os.ReadFile(b.sysctlConf)
-		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", b.sysctlConf, err)
-		}
+	data, err := safefile.ReadFile(b.sysctlConf, maxConfSize, safefile.FollowLinks)
+	switch {
+	case err == nil:
 		files = append(files, confFile{path: b.sysctlConf, data: data})
+	case skippable(err):
+	default:
+		return nil, fmt.Errorf("read %s: %w", b.sysctlConf, err)
 	}
 	return files, nil
 }
@@ -141,8 +165,8 @@ func assignments(files []confFile) ([]Assignment, error) {
 	return out, nil
 }
 
-// winner returns the last assignment of key; with explicitFirst (systemd) an
-// explicit assignment anywhere beats every glob.
+// winner returns the last assignment of key; with explicitFirst (systemd,
+// procps-ng 4) an explicit assignment anywhere beats every glob.
 func winner(as []Assignment, key sysctl.Key, explicitFirst bool) *Assignment {
 	var last, lastExplicit *Assignment
 	for i := range as {
@@ -183,7 +207,7 @@ func (b bootConfig) precedenceReport(keys []Original) ([]Precedence, []Override,
 	var rep []Precedence
 	var ovr []Override
 	for _, k := range keys {
-		p := Precedence{Key: k.Key, Value: k.Target, Systemd: winner(sa, k.Key, true), Procps: winner(pa, k.Key, false)}
+		p := Precedence{Key: k.Key, Value: k.Target, Systemd: winner(sa, k.Key, true), Procps: winner(pa, k.Key, true)}
 		rep = append(rep, p)
 		for _, w := range []struct {
 			order string

@@ -98,6 +98,9 @@ type Result struct {
 	Settings    []Setting `json:"settings"`
 	// Persisted is nil with NoPersist.
 	Persisted *Persisted `json:"persisted"`
+	// PersistSkipped says why nothing was persisted by default here (a
+	// namespace whose boot would not read the file); "" otherwise.
+	PersistSkipped string `json:"persist_skipped,omitempty"`
 	// Restart lists listeners to restart or reconfigure; RestartErr says why
 	// the list could not be made (it is then not "nothing to restart").
 	Restart    []RestartEntry `json:"restart"`
@@ -116,12 +119,18 @@ type TxError struct {
 	// verified; false leaves the transaction open for `tcptune rollback`.
 	Restored   bool
 	RestoreErr error
+	// RecordErr: the transaction's final state could not be recorded (a
+	// full disk); the restore itself is told by Restored.
+	RecordErr error
 }
 
 func (e *TxError) Error() string {
 	what := "apply failed"
 	if !e.Key.IsZero() {
 		what = "apply failed at " + e.Key.String()
+	}
+	if e.Restored && e.RecordErr != nil {
+		return fmt.Sprintf("%s: %v; every key written was restored, but the record could not be updated (%v): transaction %s will show as crashed until 'tcptune rollback' (harmless, the values are back) or 'tcptune rollback --resolve'", what, e.Err, e.RecordErr, e.Transaction)
 	}
 	if e.Restored {
 		return fmt.Sprintf("%s: %v; every key written was restored (transaction %s rolled back)", what, e.Err, e.Transaction)

@@ -1,12 +1,15 @@
 package apply
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
+	"slices"
 	"time"
 
+	"github.com/tcptune/tcptune/internal/safefile"
 	"github.com/tcptune/tcptune/sysctl"
 )
 
@@ -54,6 +57,10 @@ type Status struct {
 	// Crashed transactions must be rolled back or resolved before the next
 	// apply.
 	Crashed []TxSummary `json:"crashed"`
+	// Corrupt records cannot be read or fail validation; nothing is ever
+	// written from them. One that is not final also counts as crashed:
+	// 'tcptune rollback --baseline' or 'rollback --resolve --to ID'.
+	Corrupt []CorruptRecord `json:"corrupt"`
 	// InProgress is an apply or rollback running right now (lock held).
 	InProgress bool `json:"in_progress"`
 	// Drift: an applied or persisted key differs from its live value.
@@ -68,8 +75,8 @@ const statusHistory = 10
 func LoadStatus(opts Options) (*Status, error) {
 	o := opts.withDefaults()
 	st := store{dir: o.StateDir}
-	s := &Status{Transactions: []TxSummary{}, Applied: []KeyStatus{}, Crashed: []TxSummary{}}
-	recs, err := st.list()
+	s := &Status{Transactions: []TxSummary{}, Applied: []KeyStatus{}, Crashed: []TxSummary{}, Corrupt: []CorruptRecord{}}
+	l, err := st.scan()
 	if err != nil {
 		return nil, err
 	}
@@ -77,26 +84,37 @@ func LoadStatus(opts Options) (*Status, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The history and the keys in effect come from the summary apply
+	// keeps; without a matching one (a crash, a power loss) the records
+	// are decoded. Unfinished transactions are always decoded.
+	sm := st.readSummary(l)
+	if sm == nil {
+		if sm, err = st.buildSummary(l); err != nil {
+			return nil, err
+		}
+	}
+	s.Transactions = append(s.Transactions, sm.Transactions...)
+	s.Corrupt = append(s.Corrupt, sm.Corrupt...)
+	crashed, corrupt, err := st.crashed(l)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range corrupt {
+		if !slices.ContainsFunc(s.Corrupt, func(x CorruptRecord) bool { return x.ID == c.ID }) {
+			s.Corrupt = append(s.Corrupt, c)
+		}
+		s.Crashed = append(s.Crashed, TxSummary{ID: c.ID, State: c.State, Profiles: []string{}, Error: c.Error})
+	}
+	for _, r := range crashed {
+		if (r.State == TxApplying && !s.InProgress) || r.State == TxRestoreFailed {
+			s.Crashed = append(s.Crashed, summarize(r))
+		}
+	}
 	expected := map[sysctl.Key]KeyStatus{}
 	var order []sysctl.Key
-	for i := len(recs) - 1; i >= 0; i-- {
-		r := recs[i]
-		sum := TxSummary{ID: r.ID, State: r.State, Profiles: r.Profiles, Started: r.Started, Finished: r.Finished, PID: r.PID, Keys: len(r.Originals), Error: r.Error}
-		if len(s.Transactions) < statusHistory {
-			s.Transactions = append(s.Transactions, sum)
-		}
-		if (r.State == TxApplying && !s.InProgress) || r.State == TxRestoreFailed {
-			s.Crashed = append(s.Crashed, sum)
-		}
-		if r.State != TxApplied {
-			continue
-		}
-		for _, og := range r.Originals {
-			if _, seen := expected[og.Key]; !seen { // newest first: latest wins
-				expected[og.Key] = KeyStatus{Key: og.Key, Expected: og.Target, Transaction: r.ID}
-				order = append(order, og.Key)
-			}
-		}
+	for _, k := range sm.Applied {
+		expected[k.Key] = k
+		order = append(order, k.Key)
 	}
 	sortKeys(order)
 	for _, k := range order {
@@ -130,7 +148,7 @@ func (o Options) compare(ks KeyStatus) KeyStatus {
 func (o Options) persistStatus() (*PersistStatus, error) {
 	path := o.PersistPath()
 	ps := &PersistStatus{File: path, Profiles: []string{}, Keys: []KeyStatus{}}
-	b, err := os.ReadFile(path)
+	b, err := safefile.ReadFile(path, maxConfSize, safefile.FollowLinks)
 	if errors.Is(err, fs.ErrNotExist) {
 		return ps, nil
 	}
@@ -155,7 +173,7 @@ func lockHeld(st store) (bool, error) {
 	if _, err := os.Stat(st.lockPath()); errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}
-	lk, err := acquire(st, 0, true)
+	lk, err := acquire(context.Background(), st, 0, true)
 	if errors.Is(err, ErrLocked) {
 		return true, nil
 	}

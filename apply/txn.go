@@ -9,12 +9,16 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/google/renameio/v2"
+	"golang.org/x/sys/unix"
 
+	"github.com/tcptune/tcptune/internal/safefile"
 	"github.com/tcptune/tcptune/sysctl"
+	"github.com/tcptune/tcptune/validate"
 )
 
 // TxState is where a transaction stands.
@@ -42,8 +46,40 @@ const (
 // restoring: it is in effect (applied) or unfinished.
 func (s TxState) Open() bool { return s == TxApplying || s == TxApplied || s == TxRestoreFailed }
 
-// recordFormat is bumped on an incompatible change of Record.
-const recordFormat = 1
+// rank orders the states a transaction passes through: applying, applied,
+// restore-failed, then one of the final states. A transaction only ever
+// moves up, so of two marks left by a crash between writing the new one
+// and removing the old one, the higher wins. 0: not a state.
+func (s TxState) rank() int {
+	switch s {
+	case TxApplying:
+		return 1
+	case TxApplied:
+		return 2
+	case TxRestoreFailed:
+		return 3
+	case TxFailed, TxRolledBack, TxResolved:
+		return 4
+	}
+	return 0
+}
+
+// recordFormat is bumped on an incompatible change of Record. Format 1
+// records kept their state inside and were rewritten on every change; they
+// are still read.
+const (
+	recordFormat    = 2
+	oldRecordFormat = 1
+)
+
+// maxRecordSize bounds what is read of a record, a mark or the baseline:
+// a record holds the plan and the persisted file's previous content, far
+// below this; a link to /dev/zero is refused long before.
+const maxRecordSize = 8 << 20
+
+// maxSeq is the largest sequence number a transaction id can carry (12
+// digits); the next apply refuses rather than wrap around.
+const maxSeq = 999_999_999_999
 
 // Original is one key's value before the transaction, in write order.
 type Original struct {
@@ -66,7 +102,10 @@ type FileSnapshot struct {
 	Changed bool `json:"changed"`
 }
 
-// Record is one transaction, stored as StateDir/tx/<id>.json.
+// Record is one transaction. Its body is StateDir/tx/<id>.json, written
+// durably before the first write and never rewritten; every later state is
+// a mark file next to it (see store). Fields may be added freely: unknown
+// fields of a newer tcptune are ignored on read.
 type Record struct {
 	Format     int        `json:"format"`
 	ID         string     `json:"id"`
@@ -79,178 +118,186 @@ type Record struct {
 	Netns      string     `json:"netns"`
 	Started    time.Time  `json:"started"`
 	Finished   *time.Time `json:"finished,omitempty"`
-	Plan       *Plan      `json:"plan"`
+	// Origin is who started the transaction: "" for apply, "reconcile" for
+	// a correction, which a restarted reconcile may roll back on its own.
+	Origin string `json:"origin,omitempty"`
+	Plan   *Plan  `json:"plan"`
 	// Originals are the keys the transaction writes, in write order.
 	Originals []Original    `json:"originals"`
 	Persist   *FileSnapshot `json:"persist,omitempty"`
 	Error     string        `json:"error,omitempty"`
 	// History lists state changes after the first, for status.
 	History []string `json:"history,omitempty"`
+	// Where identifies the namespace and sysctl root the transaction was
+	// applied to; rollback refuses another target (target.go).
+	Where *Where `json:"where,omitempty"`
+	// Granted lists the keys outside the default write policy that the
+	// transaction wrote under a trusted profile's allow: grant. On read they
+	// are honoured only in a record file that passes the same ownership
+	// check as the profile that granted them (grant.go).
+	Granted []string `json:"granted,omitempty"`
 }
 
-// store is the state directory.
+// mark is the content of a state mark: details only. The mark's name is
+// the fact; a power loss may leave its content empty, never its meaning.
+type mark struct {
+	State    TxState    `json:"state"`
+	Finished *time.Time `json:"finished,omitempty"`
+	Error    string     `json:"error,omitempty"`
+	History  []string   `json:"history,omitempty"`
+}
+
+// store is the state directory. In StateDir/tx:
+//
+//	<id>.json        the record, durable (fsync file and directory) before
+//	                 the first write; never rewritten
+//	<id>.<state>     a mark: the transaction reached <state> (applied,
+//	                 failed, rolled-back, restore-failed, resolved)
+//	baseline.json    the original of every key tcptune ever changed
+//	summary.json     what status shows, a cache checked against the listing
+//	.*               temp files, removed under the lock
+//
+// So the directory listing alone answers "is there a crashed transaction"
+// (a record without a mark) and "what is the latest" (the highest seq in a
+// name), without decoding any record: apply costs the same with 50 records
+// as with none.
 type store struct{ dir string }
 
 func (s store) txDir() string         { return filepath.Join(s.dir, "tx") }
 func (s store) path(id string) string { return filepath.Join(s.txDir(), id+".json") }
-func (s store) lockPath() string      { return filepath.Join(s.dir, "lock") }
-func (s store) ensure() error         { return os.MkdirAll(s.txDir(), 0o755) }
+func (s store) markPath(id string, st TxState) string {
+	return filepath.Join(s.txDir(), id+"."+string(st))
+}
+func (s store) lockPath() string { return filepath.Join(s.dir, "lock") }
+func (s store) ensure() error    { return os.MkdirAll(s.txDir(), 0o755) }
 func txIDFor(seq int, t time.Time) string {
 	return fmt.Sprintf("%06d-%s", seq, t.UTC().Format("20060102T150405Z"))
 }
 
-// save writes r atomically and durably: temp file, fsync, rename, fsync the
-// directory. After save returns, a crash cannot lose r.
-func (s store) save(r *Record) error {
-	if err := s.ensure(); err != nil {
-		return fmt.Errorf("create state directory: %w", err)
+// entry is one transaction as the directory listing shows it.
+type entry struct {
+	id     string
+	seq    int
+	record bool    // <id>.json exists
+	mark   TxState // the highest mark; "" none
+	marks  []TxState
+}
+
+// state is what the names say: the highest mark, or applying.
+func (e *entry) state() TxState {
+	if e.mark != "" {
+		return e.mark
 	}
-	b, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return err
+	return TxApplying
+}
+
+// listing is the state directory read by name only.
+type listing struct {
+	entries []*entry // oldest first, records only
+	temps   []string // leftovers of killed writers
+	orphans []string // marks without a record (a prune cut short)
+}
+
+func (l *listing) last() *entry {
+	if len(l.entries) == 0 {
+		return nil
 	}
-	b = append(b, '\n')
-	if err := renameio.WriteFile(s.path(r.ID), b, 0o644); err != nil {
-		return fmt.Errorf("record transaction %s: %w", r.ID, err)
-	}
-	if err := syncDir(s.txDir()); err != nil {
-		return fmt.Errorf("record transaction %s: %w", r.ID, err)
+	return l.entries[len(l.entries)-1]
+}
+
+func (l *listing) find(id string) *entry {
+	for _, e := range l.entries {
+		if e.id == id {
+			return e
+		}
 	}
 	return nil
 }
 
-// saveLazy replaces r atomically (temp file, rename) without fsync. It is
-// for the "applied" mark only: if a crash loses it, the durable "applying"
-// record remains, the next run reports a crashed transaction and rollback
-// restores the originals — the safe direction. Skipping these two fsyncs
-// halves the cost of an apply on slow disks.
-func (s store) saveLazy(r *Record) error {
-	b, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return err
+// add notes a record just written, in the state it reached.
+func (l *listing) add(r *Record) {
+	e := &entry{id: r.ID, seq: r.Seq, record: true}
+	if r.State != TxApplying {
+		e.mark, e.marks = r.State, []TxState{r.State}
 	}
-	f, err := os.CreateTemp(s.txDir(), "."+r.ID+".tmp*")
-	if err != nil {
-		return fmt.Errorf("record transaction %s: %w", r.ID, err)
-	}
-	_, werr := f.Write(append(b, '\n'))
-	cerr := f.Close()
-	if err := errors.Join(werr, cerr); err != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("record transaction %s: %w", r.ID, err)
-	}
-	if err := os.Chmod(f.Name(), 0o644); err != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("record transaction %s: %w", r.ID, err)
-	}
-	if err := os.Rename(f.Name(), s.path(r.ID)); err != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("record transaction %s: %w", r.ID, err)
-	}
-	return nil
+	l.entries = append(l.entries, e)
 }
 
-// load reads and checks one record; every key and value is re-validated, as
-// the file is input like any other.
-func (s store) load(id string) (*Record, error) {
-	if !validTxID(id) {
-		return nil, fmt.Errorf("invalid transaction id %q", id)
-	}
-	b, err := os.ReadFile(s.path(id))
-	if err != nil {
-		return nil, fmt.Errorf("read transaction %s: %w", id, err)
-	}
-	return parseRecord(s.path(id), b)
-}
-
-func parseRecord(path string, b []byte) (*Record, error) {
-	var r Record
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if err := dec.Decode(&r); err != nil {
-		return nil, fmt.Errorf("%s: corrupt transaction record: %w", path, err)
-	}
-	if r.Format != recordFormat {
-		return nil, fmt.Errorf("%s: transaction record format %d, this tcptune reads %d", path, r.Format, recordFormat)
-	}
-	for _, o := range r.Originals {
-		if o.Key.IsZero() {
-			return nil, fmt.Errorf("%s: original without a key", path)
-		}
-		if _, err := sysctl.ParseValue(string(o.Value)); err != nil {
-			return nil, fmt.Errorf("%s: original of %s: %w", path, o.Key, err)
-		}
-	}
-	return &r, nil
-}
-
-// list returns every record, oldest first. A corrupt record is an error:
-// silently skipping it could hide the originals of a crashed apply.
-func (s store) list() ([]*Record, error) {
-	entries, err := os.ReadDir(s.txDir())
+// scan lists the state directory by name.
+func (s store) scan() (*listing, error) {
+	l := &listing{}
+	names, err := safefile.ReadDirNames(s.txDir()) // unsorted: sorted by seq below
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+		return l, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read state directory: %w", err)
 	}
-	var out []*Record
-	for _, e := range entries {
-		name := e.Name()
-		if !strings.HasSuffix(name, ".json") || !validTxID(strings.TrimSuffix(name, ".json")) {
-			continue // renameio temp files and strangers
+	byID := map[string]*entry{}
+	get := func(id string) *entry {
+		e := byID[id]
+		if e == nil {
+			e = &entry{id: id, seq: seqOf(id)}
+			byID[id] = e
 		}
-		r, err := s.load(strings.TrimSuffix(name, ".json"))
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
+		return e
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Seq < out[j].Seq })
-	return out, nil
-}
-
-// MaxRecords bounds the transaction records kept in the state directory:
-// every apply (and every reconcile correction) adds one, and each apply
-// reads them all. Older records are deleted after a successful apply, so
-// 'rollback --to' reaches back at most this many transactions. A record of a
-// crashed or failed-to-restore transaction is never deleted.
-const MaxRecords = 50
-
-// prune deletes the oldest records beyond keep (recs oldest first), except
-// crashed ones, then fsyncs the directory.
-func (s store) prune(recs []*Record, keep int) error {
-	if len(recs) <= keep {
-		return nil
-	}
-	var errs []error
-	for _, r := range recs[:len(recs)-keep] {
-		if r.State == TxApplying || r.State == TxRestoreFailed {
+	for _, name := range names {
+		if strings.HasPrefix(name, ".") {
+			l.temps = append(l.temps, name)
 			continue
 		}
-		if err := os.Remove(s.path(r.ID)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			errs = append(errs, err)
+		id, suffix, ok := strings.Cut(name, ".")
+		if !ok || !validTxID(id) {
+			continue // baseline.json and strangers
+		}
+		if suffix == "json" {
+			get(id).record = true
+			continue
+		}
+		st := TxState(suffix)
+		if st.rank() < 2 {
+			continue // not a mark
+		}
+		e := get(id)
+		e.marks = append(e.marks, st)
+		if st.rank() > e.mark.rank() {
+			e.mark = st
 		}
 	}
-	if err := syncDir(s.txDir()); err != nil {
-		errs = append(errs, err)
+	for _, e := range byID {
+		if !e.record {
+			for _, m := range e.marks {
+				l.orphans = append(l.orphans, e.id+"."+string(m))
+			}
+			continue
+		}
+		l.entries = append(l.entries, e)
 	}
-	return errors.Join(errs...)
+	sort.Slice(l.entries, func(i, j int) bool { return l.entries[i].seq < l.entries[j].seq })
+	return l, nil
 }
 
-func validTxID(id string) bool {
-	if len(id) < 8 || len(id) > 64 {
-		return false
+// sweep removes what killed runs left behind: temp files and orphan marks.
+// Called with the lock held, so no writer owns them.
+func (s store) sweep(l *listing) {
+	for _, n := range append(l.temps, l.orphans...) {
+		_ = os.Remove(filepath.Join(s.txDir(), n))
 	}
-	for _, c := range id {
-		if !(c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c == '-') {
-			return false
-		}
-	}
-	return true
+	l.temps, l.orphans = nil, nil
 }
+
+// syncDirHook, when set (tests), replaces the fsync of a directory: fault
+// injection at the one call whose failure after a rename is the subtle one.
+var syncDirHook func(dir string) error
 
 // syncDir fsyncs a directory so a rename in it survives a crash.
 func syncDir(dir string) error {
+	if syncDirHook != nil {
+		if err := syncDirHook(dir); err != nil {
+			return fmt.Errorf("fsync %s: %w", dir, err)
+		}
+	}
 	d, err := os.Open(dir)
 	if err != nil {
 		return err
@@ -260,4 +307,312 @@ func syncDir(dir string) error {
 		return fmt.Errorf("fsync %s: %w", dir, err)
 	}
 	return nil
+}
+
+// writeDurable writes path atomically: temp file in the same directory,
+// fsync, rename. It does not fsync the directory; renamed reports whether
+// the rename happened (after which path holds data).
+func writeDurable(path string, data []byte) (renamed bool, err error) {
+	pf, err := renameio.NewPendingFile(path, renameio.WithTempDir(filepath.Dir(path)), renameio.WithStaticPermissions(0o644))
+	if err != nil {
+		return false, err
+	}
+	defer pf.Cleanup()
+	if _, err := pf.Write(data); err != nil {
+		return false, err
+	}
+	// CloseAtomicallyReplace is fsync, close, rename: an error means the
+	// rename did not happen.
+	if err := pf.CloseAtomicallyReplace(); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+func encodeRecord(r *Record) ([]byte, error) {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}
+
+// create writes the record of a new transaction durably: file and
+// directory fsync'd. When the rename happened but the directory fsync
+// failed, the record is removed again: nothing was written, and a record
+// left behind would block the next apply as a crashed transaction.
+func (s store) create(r *Record) error {
+	if err := s.ensure(); err != nil {
+		return fmt.Errorf("create state directory: %w", err)
+	}
+	b, err := encodeRecord(r)
+	if err != nil {
+		return err
+	}
+	renamed, err := writeDurable(s.path(r.ID), b)
+	if err == nil {
+		err = syncDir(s.txDir())
+	}
+	if err != nil {
+		if renamed {
+			if rerr := os.Remove(s.path(r.ID)); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+				err = errors.Join(err, fmt.Errorf("remove the unfinished record: %w", rerr))
+			}
+		}
+		return fmt.Errorf("record transaction %s: %w", r.ID, err)
+	}
+	return nil
+}
+
+// setState moves r to state st by writing the mark <id>.<st>, then removes
+// the lower marks. durable fsyncs the mark and the directory; without it
+// (the "applied" mark) a power loss can lose the mark, which leaves the
+// durable record looking crashed: rollback restores the originals, the safe
+// direction. It never touches the record itself.
+func (s store) setState(r *Record, st TxState, durable bool) error {
+	prev := r.State
+	r.State = st
+	m := mark{State: st, Finished: r.Finished, Error: r.Error, History: r.History}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	p := s.markPath(r.ID, st)
+	if durable {
+		if _, err = writeDurable(p, b); err == nil {
+			err = syncDir(s.txDir())
+		}
+	} else {
+		err = writeQuick(p, b)
+	}
+	if err != nil {
+		r.State = prev
+		return fmt.Errorf("record transaction %s as %s: %w", r.ID, st, err)
+	}
+	for _, old := range []TxState{TxApplied, TxRestoreFailed, TxFailed, TxRolledBack, TxResolved} {
+		if old != st && old.rank() <= st.rank() {
+			_ = os.Remove(s.markPath(r.ID, old))
+		}
+	}
+	return nil
+}
+
+// writeQuick creates path with data: no temp file, no fsync, never through
+// a symlink or into a FIFO.
+func writeQuick(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0o644)
+	if err != nil {
+		return err
+	}
+	_, werr := f.Write(data)
+	return errors.Join(werr, f.Close())
+}
+
+// CorruptRecord is a record that cannot be read or fails validation.
+type CorruptRecord struct {
+	ID    string  `json:"id"`
+	Path  string  `json:"path"`
+	State TxState `json:"state"` // what its marks say
+	Error string  `json:"error"`
+}
+
+// errCorrupt marks a record that exists but cannot be trusted.
+var errCorrupt = errors.New("corrupt transaction record")
+
+// load reads and checks one record and applies its mark; every key and value
+// is re-validated, as the file is input like any other.
+func (s store) load(e *entry) (*Record, error) {
+	b, err := safefile.ReadFile(s.path(e.id), maxRecordSize, safefile.NoFollow)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errCorrupt, err)
+	}
+	r, err := parseRecord(s.path(e.id), b)
+	if err != nil {
+		return nil, err
+	}
+	if r.ID != e.id || r.Seq != e.seq {
+		return nil, fmt.Errorf("%w: %s: id %q seq %d do not match the file name", errCorrupt, s.path(e.id), r.ID, r.Seq)
+	}
+	if e.mark.rank() > r.State.rank() {
+		r.State = e.mark
+		mb, err := safefile.ReadFile(s.markPath(e.id, e.mark), maxRecordSize, safefile.NoFollow)
+		var m mark
+		if err == nil && json.Unmarshal(mb, &m) == nil && m.State == e.mark {
+			r.Finished, r.Error, r.History = m.Finished, m.Error, m.History
+		}
+		// An unreadable mark (emptied by a power loss) still says the state.
+	}
+	return r, nil
+}
+
+// parseRecord decodes and validates a record: format, id, sequence, state,
+// and every original's key by validate.KeyAllowed (the policy profiles
+// pass) and value by sysctl.ParseValue. A record that fails is never used
+// to write anything.
+func parseRecord(path string, b []byte) (*Record, error) {
+	var r Record
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if err := dec.Decode(&r); err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", errCorrupt, path, err)
+	}
+	return parseRecordValue(path, &r)
+}
+
+func parseRecordValue(path string, rp *Record) (*Record, error) {
+	r := *rp
+	bad := func(format string, args ...any) (*Record, error) {
+		return nil, fmt.Errorf("%w: %s: %s", errCorrupt, path, fmt.Sprintf(format, args...))
+	}
+	if r.Format != recordFormat && r.Format != oldRecordFormat {
+		return bad("format %d, this tcptune reads %d", r.Format, recordFormat)
+	}
+	if !validTxID(r.ID) || seqOf(r.ID) != r.Seq || r.Seq < 0 {
+		return bad("id %q and seq %d do not agree", r.ID, r.Seq)
+	}
+	if r.State.rank() == 0 {
+		return bad("unknown state %q", r.State)
+	}
+	if r.Format == recordFormat && r.State != TxApplying {
+		return bad("state %q in the record body (later states are marks)", r.State)
+	}
+	for _, o := range r.Originals {
+		if o.Key.IsZero() {
+			return bad("original without a key")
+		}
+		if err := validate.KeyAllowed(o.Key); err != nil && !grantHonoured(path, r.Granted, o.Key) {
+			return bad("original: %v", err)
+		}
+		if err := checkLine(o.Key, o.Value); err != nil {
+			return bad("original of %s: %v", o.Key, err)
+		}
+		if err := checkLine(o.Key, o.Target); err != nil {
+			return bad("target of %s: %v", o.Key, err)
+		}
+	}
+	if r.Persist != nil && (!filepath.IsAbs(r.Persist.Path) || filepath.Clean(r.Persist.Path) != r.Persist.Path) {
+		return bad("persisted file %q is not a clean absolute path", r.Persist.Path)
+	}
+	return &r, nil
+}
+
+// loadAll decodes the records of es (status, rollback): the good ones, and
+// the corrupt ones reported separately. Only errors other than a corrupt
+// record are returned as err.
+func (s store) loadAll(es []*entry) (good []*Record, bad []CorruptRecord, err error) {
+	for _, e := range es {
+		r, lerr := s.load(e)
+		if errors.Is(lerr, errCorrupt) {
+			bad = append(bad, CorruptRecord{ID: e.id, Path: s.path(e.id), State: e.state(), Error: lerr.Error()})
+			continue
+		}
+		if lerr != nil {
+			return nil, nil, lerr
+		}
+		good = append(good, r)
+	}
+	return good, bad, nil
+}
+
+// crashed returns the transactions left unfinished: a record with no mark
+// (decoded, to tell an old-format record's inner state) or restore-failed.
+// Corrupt records without a final mark count: their originals cannot be
+// trusted, so they block until resolved or undone from the baseline.
+func (s store) crashed(l *listing) ([]*Record, []CorruptRecord, error) {
+	var cand []*entry
+	for _, e := range l.entries {
+		if st := e.state(); st == TxApplying || st == TxRestoreFailed {
+			cand = append(cand, e)
+		}
+	}
+	good, bad, err := s.loadAll(cand)
+	if err != nil {
+		return nil, nil, err
+	}
+	var out []*Record
+	for _, r := range good {
+		if r.State == TxApplying || r.State == TxRestoreFailed {
+			out = append(out, r)
+		}
+	}
+	return out, bad, nil
+}
+
+// MaxRecords bounds the transaction records kept in the state directory:
+// every apply (and every reconcile correction) adds one. Older records are
+// deleted after a successful apply, so 'rollback --to' reaches back at most
+// this many transactions; the baseline ('rollback --baseline') keeps the
+// original of every key tcptune ever changed. A record of a crashed or
+// failed-to-restore transaction is never deleted.
+const MaxRecords = 50
+
+// prune deletes the oldest records beyond keep (l oldest first), except
+// unfinished ones: the record first, then its marks, so a prune cut short
+// leaves an orphan mark (swept later), never a record that looks crashed.
+// No fsync: a record that reappears after a power loss is only an old one.
+func (s store) prune(l *listing, keep int) error {
+	if len(l.entries) <= keep {
+		return nil
+	}
+	var errs []error
+	n := len(l.entries) - keep
+	left := make([]*entry, 0, keep+1)
+	for i, e := range l.entries {
+		if st := e.state(); i >= n || st == TxApplying || st == TxRestoreFailed {
+			left = append(left, e)
+			continue
+		}
+		if err := os.Remove(s.path(e.id)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, err)
+			left = append(left, e)
+			continue
+		}
+		for _, m := range e.marks {
+			_ = os.Remove(s.markPath(e.id, m))
+		}
+	}
+	l.entries = left
+	return errors.Join(errs...)
+}
+
+// validTxID: 1-12 digits of sequence, '-', a UTC timestamp
+// YYYYMMDDTHHMMSSZ. Checked by hand: it runs for every name in the state
+// directory on every apply.
+func validTxID(id string) bool {
+	seq, ts, ok := strings.Cut(id, "-")
+	if !ok || len(seq) < 1 || len(seq) > 12 || len(ts) != len("20060102T150405Z") {
+		return false
+	}
+	for i := 0; i < len(seq); i++ {
+		if seq[i] < '0' || seq[i] > '9' {
+			return false
+		}
+	}
+	for i := 0; i < len(ts); i++ {
+		c := ts[i]
+		switch i {
+		case 8:
+			if c != 'T' {
+				return false
+			}
+		case 15:
+			if c != 'Z' {
+				return false
+			}
+		default:
+			if c < '0' || c > '9' {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// seqOf is the sequence number in a valid id; -1 otherwise.
+func seqOf(id string) int {
+	seq, _, _ := strings.Cut(id, "-")
+	n, err := strconv.Atoi(seq)
+	if err != nil || len(seq) > 12 {
+		return -1
+	}
+	return n
 }

@@ -7,13 +7,17 @@ package bench
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/tcptune/tcptune/apply"
 	"github.com/tcptune/tcptune/internal/fakeroot"
+	"github.com/tcptune/tcptune/netns"
 	"github.com/tcptune/tcptune/profiles"
 	"github.com/tcptune/tcptune/sysctl"
+	"github.com/tcptune/tcptune/validate"
 )
 
 // fakeRoot builds a sysctl tree holding every key of r with the host
@@ -63,7 +67,7 @@ func BenchmarkPlan(b *testing.B) {
 	r := resolved(b)
 	fs, _ := fakeRoot(b, r)
 	for b.Loop() {
-		p, err := apply.NewPlan(r, fs, sysctl.NetnsInitial)
+		p, err := apply.NewPlan(r, fs, netns.Initial)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -83,7 +87,7 @@ func BenchmarkDiff(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := apply.NewPlan(r, fs, sysctl.NetnsInitial); err != nil {
+		if _, err := apply.NewPlan(r, fs, netns.Initial); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -101,7 +105,7 @@ func BenchmarkApply(b *testing.B) {
 		b.StopTimer()
 		reset()
 		b.StartTimer()
-		res, err := apply.Apply(ctx, r, apply.Options{FS: fs, Netns: sysctl.NetnsInitial, StateDir: state, NoPersist: true,
+		res, err := apply.Apply(ctx, r, apply.Options{FS: fs, Netns: netns.Initial, StateDir: state, NoPersist: true,
 			PersistDir: filepath.Join(state, "sysctl.d"), SearchDirs: []string{filepath.Join(state, "sysctl.d")},
 			SysctlConf: filepath.Join(state, "sysctl.conf"), Version: "bench"})
 		if err != nil {
@@ -109,6 +113,32 @@ func BenchmarkApply(b *testing.B) {
 		}
 		if !res.Changed {
 			b.Fatal("apply changed nothing")
+		}
+	}
+}
+
+// BenchmarkValidateLarge validates a profile of 30,000 net.* keys outside
+// the catalog: did-you-mean is bounded, so the cost stays linear (issue 16,
+// item 12: it used to be about 1.5 ms per key).
+func BenchmarkValidateLarge(b *testing.B) {
+	var y strings.Builder
+	y.WriteString("name: large\nsettings:\n")
+	for i := 0; i < 30000; i++ {
+		fmt.Fprintf(&y, "  net.ipv4.tcp_unknown_%d: 1\n", i)
+	}
+	p, err := profiles.Decode("large.yaml", []byte(y.String()), profiles.OriginFile, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	l := &profiles.Loader{}
+	r, err := l.ResolveProfiles(p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if ds := validate.Validate(r, nil); len(ds) != 30000 {
+			b.Fatalf("%d diagnostics", len(ds))
 		}
 	}
 }

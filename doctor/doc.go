@@ -22,6 +22,6 @@
 // Network namespaces: /proc/net follows the thread group leader, and
 // /proc/sys/net follows the netns of the thread that opens the file. Collect
 // therefore resolves the proc directory of the calling thread
-// (/proc/thread-self) and does every read on that thread; InNetns runs it on
+// (/proc/thread-self) and does every read on that thread; netns.Do runs it on
 // a locked OS thread that has entered the target namespace.
 package doctor

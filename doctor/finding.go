@@ -5,6 +5,7 @@ import (
 
 	"github.com/tcptune/tcptune/profiles"
 	"github.com/tcptune/tcptune/sysctl"
+	"github.com/tcptune/tcptune/validate"
 )
 
 // Severity of a finding.
@@ -57,6 +58,9 @@ type Fix struct {
 	// AlreadyApplied: every key of Profile already has its value here, so
 	// there is nothing to apply (Command is then empty).
 	AlreadyApplied bool `json:"already_applied,omitempty"`
+	// Note qualifies where the fix applies (doctor --all-netns: a
+	// namespace that host tuning does not reach).
+	Note string `json:"note,omitempty"`
 }
 
 // FixKey is one sysctl of a fix, with the value the profile sets or a
@@ -81,7 +85,7 @@ func profileFix(profile string, keys ...sysctl.Key) Fix {
 	f := Fix{Profile: profile, Command: "tcptune apply " + profile}
 	for _, k := range keys {
 		v, _ := builtinValue(profile, k)
-		f.Keys = append(f.Keys, FixKey{Key: k.String(), Value: v.String(), HostWide: hostWide(k)})
+		f.Keys = append(f.Keys, fixKey(k, v.String()))
 	}
 	return f
 }
@@ -89,21 +93,16 @@ func profileFix(profile string, keys ...sysctl.Key) Fix {
 // keyFix is a fix no built-in profile covers: the profile line to add.
 func keyFix(k sysctl.Key, value string, op profiles.Op) Fix {
 	return Fix{
-		Keys: []FixKey{{Key: k.String(), Value: value, HostWide: hostWide(k)}},
+		Keys: []FixKey{fixKey(k, value)},
 		Command: fmt.Sprintf("add to a profile under settings: '%s: {value: %q, op: %s}', then tcptune apply -f FILE",
 			k, value, op),
 	}
 }
 
-// hostWide lists the doctor's keys that are not per network namespace
-// (net/core/sysctl_net_core.c netns_core_table vs net_core_table;
-// net/ipv4/sysctl_net_ipv4.c ipv4_table vs ipv4_net_table).
-func hostWide(k sysctl.Key) bool {
-	switch k {
-	case keyNetdevMaxBacklog, keyNetdevBudget, keyNetdevBudgetUsecs, keyTCPMem:
-		return true
-	}
-	return false
+// fixKey is one key of a fix. Whether it is host-wide is the validate
+// catalog's answer, the one source of kernel facts.
+func fixKey(k sysctl.Key, value string) FixKey {
+	return FixKey{Key: k.String(), Value: value, HostWide: validate.ScopeOf(k) == validate.ScopeGlobal}
 }
 
 // counterEvidence builds the evidence for counter name of section in w.

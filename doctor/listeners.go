@@ -60,8 +60,14 @@ func readListeners() ([]Listener, error) {
 	var out []Listener
 	for _, fam := range []uint8{unix.AF_INET, unix.AF_INET6} {
 		ls, err := dumpListeners(fam)
-		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.EAFNOSUPPORT) {
-			continue // IPv6 disabled, or no inet_diag for this family
+		if errors.Is(err, unix.ENOENT) {
+			continue // no inet_diag handler for this family (sock_diag answers ENOENT)
+		}
+		if errors.Is(err, unix.EAFNOSUPPORT) {
+			// socket(AF_NETLINK) itself was refused: a sandbox
+			// (systemd's RestrictAddressFamilies=, seccomp). That is
+			// "could not tell", never "no listeners".
+			return nil, fmt.Errorf("inet_diag dump of %s listeners: netlink sockets are not allowed here (RestrictAddressFamilies= lacks AF_NETLINK?): %w", familyName(fam), err)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("inet_diag dump of %s listeners: %w", familyName(fam), err)

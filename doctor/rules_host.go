@@ -49,7 +49,7 @@ func softnetRule(w *Window, _ []ListenerReport) []Finding {
 	}
 	f.Fix = profileFix("high-concurrency", keys...)
 	if d.TimeSqueezed > 0 {
-		f.Fix.Keys = append(f.Fix.Keys, FixKey{Key: keyNetdevBudget.String(), Value: "600", HostWide: true})
+		f.Fix.Keys = append(f.Fix.Keys, fixKey(keyNetdevBudget, "600"))
 	}
 	return []Finding{f}
 }
@@ -147,7 +147,7 @@ func orphanRule(w *Window, _ []ListenerReport) []Finding {
 		"resets and truncated responses. Shorter FIN_WAIT-2 (tcp_fin_timeout) drains them faster; each orphan can hold " +
 		"up to about 64 KB, so raise tcp_max_orphans only with memory to spare."
 	f.Fix = profileFix("fail-fast", keyFinTimeout)
-	f.Fix.Keys = append(f.Fix.Keys, FixKey{Key: keyMaxOrphans.String(), Value: strconv.FormatInt(limit*2, 10)})
+	f.Fix.Keys = append(f.Fix.Keys, fixKey(keyMaxOrphans, strconv.FormatInt(limit*2, 10)))
 	return []Finding{f}
 }
 

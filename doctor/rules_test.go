@@ -216,6 +216,11 @@ func TestRules(t *testing.T) {
 			wantIDs: []string{"orphan-pressure"},
 			check: func(t *testing.T, r *Report) {
 				mustContain(t, r.Findings[0].Summary, "70000 orphaned", "53%", "25 connections aborted")
+				// tcp_max_orphans is host-wide (ipv4_table); fin_timeout is not.
+				want := []FixKey{{Key: "net.ipv4.tcp_fin_timeout", Value: "15"}, {Key: "net.ipv4.tcp_max_orphans", Value: "262144", HostWide: true}}
+				if d := cmp.Diff(want, r.Findings[0].Fix.Keys); d != "" {
+					t.Errorf("orphan fix keys (-want +got):\n%s", d)
+				}
 			}},
 		{name: "tcp memory pressure",
 			before: idle, after: idle.with(Counters{TCPMemoryPressures: 2}, nil, func(r *reading) { r.sockstat = &Sockstat{Mem: ip(400000)} }),

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"runtime"
 	"time"
+
+	"github.com/tcptune/tcptune/netns"
 )
 
 // DefaultInterval is the time between the two readings.
@@ -18,8 +20,8 @@ type Options struct {
 	// Once takes a single reading: counters are read as accumulated since
 	// boot (or since the namespace was created).
 	Once bool
-	// NetnsPath, when set, diagnoses that network namespace.
-	NetnsPath string
+	// Netns, when its Path is set, is the network namespace to diagnose.
+	Netns netns.Target
 	// Progress, when set, is called about every 250 ms while waiting
 	// between the readings (a terminal progress indicator).
 	Progress func(elapsed, total time.Duration)
@@ -39,7 +41,7 @@ type Window struct {
 // SinceBoot reports whether the window is the single-reading view.
 func (w *Window) SinceBoot() bool { return w.Before == nil }
 
-// Sample takes the readings. With NetnsPath every reading happens on one
+// Sample takes the readings. With Netns every reading happens on one
 // locked thread inside that namespace; otherwise on a locked thread too, so
 // /proc/thread-self keeps naming the same task for both readings.
 func Sample(ctx context.Context, o Options) (*Window, error) {
@@ -49,11 +51,11 @@ func Sample(ctx context.Context, o Options) (*Window, error) {
 		w, err = sample(ctx, o)
 		return err
 	}
-	if o.NetnsPath != "" {
+	if o.Netns.Path != "" {
 		if o.Source.ProcRoot != DefaultProcRoot {
 			return nil, fmt.Errorf("--netns needs the live proc tree (%s), not %s", DefaultProcRoot, o.Source.ProcRoot)
 		}
-		if err := InNetns(o.NetnsPath, run); err != nil {
+		if err := netns.Do(o.Netns, run); err != nil {
 			return nil, err
 		}
 	} else {

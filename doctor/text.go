@@ -52,6 +52,9 @@ func WriteText(w io.Writer, r *Report) error {
 		if f.Fix.Restart != "" {
 			fmt.Fprintf(&b, "    then: %s\n", f.Fix.Restart)
 		}
+		if f.Fix.Note != "" {
+			fmt.Fprintf(&b, "%s\n", wrap("note: "+f.Fix.Note, 78, "    "))
+		}
 	}
 	if len(r.Listeners) > 0 {
 		b.WriteString("\nlisteners (accept queue now / peak / limit):\n")

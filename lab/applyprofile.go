@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 
 	"github.com/tcptune/tcptune/apply"
+	"github.com/tcptune/tcptune/netns"
 	"github.com/tcptune/tcptune/profiles"
 	"github.com/tcptune/tcptune/sysctl"
 )
@@ -18,7 +19,7 @@ import (
 func applyProfile(ctx context.Context, fs *sysctl.FS, r *profiles.Resolved, dir string) ([]apply.Setting, error) {
 	res, err := apply.Apply(ctx, r, apply.Options{
 		FS:         fs,
-		Netns:      sysctl.NetnsChild,
+		Netns:      netns.Child,
 		StateDir:   filepath.Join(dir, "state"),
 		PersistDir: filepath.Join(dir, "sysctl.d"),
 		SearchDirs: []string{filepath.Join(dir, "sysctl.d")},

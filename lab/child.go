@@ -11,7 +11,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/tcptune/tcptune/internal/netnsguard"
+	"github.com/tcptune/tcptune/netns"
 	"github.com/tcptune/tcptune/profiles"
 	"github.com/tcptune/tcptune/sysctl"
 )
@@ -29,11 +29,10 @@ type request struct {
 	Scenario string             `json:"scenario"`
 	Resolved *profiles.Resolved `json:"resolved"`
 	Clients  int                `json:"clients"`
-	// HostNetns is the parent's namespace, "net:[...]": the child must not
-	// be in it.
-	HostNetns  string `json:"host_netns"`
-	SysctlRoot string `json:"sysctl_root"`
-	Verbose    bool   `json:"verbose"`
+	// HostNetns is the parent's namespace: the child must not be in it.
+	HostNetns  netns.ID `json:"host_netns"`
+	SysctlRoot string   `json:"sysctl_root"`
+	Verbose    bool     `json:"verbose"`
 }
 
 // ChildMain runs one lab run in the current process, which must be in a
@@ -69,7 +68,10 @@ var ErrNotPrivate = errors.New("refusing to run: not in a private network namesp
 
 func runChild(ctx context.Context, req *request, log io.Writer) (*RunResult, error) {
 	// The guard comes first: nothing below may run in the host's namespace.
-	if err := netnsguard.CheckPrivate(req.HostNetns); err != nil {
+	if req.HostNetns.IsZero() {
+		return nil, fmt.Errorf("%w: the request names no parent namespace", ErrNotPrivate)
+	}
+	if err := netns.CheckPrivate(req.HostNetns); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNotPrivate, err)
 	}
 	sc, ok := Lookup(req.Scenario)
@@ -79,8 +81,8 @@ func runChild(ctx context.Context, req *request, log io.Writer) (*RunResult, err
 	if req.Resolved == nil {
 		return nil, errors.New("no profile in the request")
 	}
-	self, _ := netnsguard.Self()
-	if err := netnsguard.LoopbackUp(); err != nil {
+	self, _ := netns.Self()
+	if err := netns.LoopbackUp(); err != nil {
 		return nil, err
 	}
 	fs := sysctl.NewFS(req.SysctlRoot)
@@ -98,7 +100,7 @@ func runChild(ctx context.Context, req *request, log io.Writer) (*RunResult, err
 	}
 	env := &Env{Clients: req.Clients, Dir: dir, Log: log}
 
-	res := &RunResult{Netns: self}
+	res := &RunResult{Netns: self.String()}
 	env.Phase = "before"
 	fmt.Fprintf(log, "lab: %s: before (%s)\n", sc.Name, self)
 	before, err := runPhase(ctx, sc, env, fs, keys)

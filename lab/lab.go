@@ -6,7 +6,7 @@
 // the tcptune binary with CLONE_NEWNET, so the child starts in a brand-new
 // network namespace that disappears with it. The child (ChildMain):
 //
-//  1. checks that its namespace differs from the parent's (netnsguard) and
+//  1. checks that its namespace differs from the parent's (netns.CheckPrivate) and
 //     refuses to go on otherwise;
 //  2. brings up lo, the only device, so all traffic stays inside;
 //  3. sets the scenario's documented "before" state through sysctl.FS;

@@ -13,7 +13,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/tcptune/tcptune/internal/netnsguard"
+	"github.com/tcptune/tcptune/netns"
 	"github.com/tcptune/tcptune/profiles"
 )
 
@@ -75,7 +75,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		rep.Skipped = fmt.Sprintf("%s not found in PATH (install the Debian package that provides it)", m)
 		return rep, nil
 	}
-	host, err := netnsguard.Self()
+	host, err := netns.Self()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNoNetns, err)
 	}
@@ -145,9 +145,11 @@ func runOne(ctx context.Context, opts *Options, req *request) (*RunResult, error
 	if opts.Log != nil && opts.Verbose {
 		cmd.Stderr = io.MultiWriter(&errBuf, opts.Log)
 	}
-	// CLONE_NEWNET: the child is born in a fresh namespace that dies with
-	// it. Pdeathsig: it cannot outlive us. Cancel kills it by PID only.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET, Pdeathsig: syscall.SIGKILL}
+	// The child is born in a fresh namespace that dies with it, and cannot
+	// outlive us. Cancel kills it by PID only.
+	if _, err := netns.Isolate(cmd); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrNoNetns, err)
+	}
 	cmd.WaitDelay = 5 * time.Second
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNoNetns, err)

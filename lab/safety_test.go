@@ -10,7 +10,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/tcptune/tcptune/internal/netnsguard"
+	"github.com/tcptune/tcptune/netns"
 	"github.com/tcptune/tcptune/sysctl"
 )
 
@@ -66,7 +66,7 @@ func TestHostUnchangedAfterLab(t *testing.T) {
 // which is in the namespace it names as the host's: it must refuse before
 // writing anything, even to a fake tree.
 func TestChildRefusesInHostNamespace(t *testing.T) {
-	self, err := netnsguard.Self()
+	self, err := netns.Self()
 	if err != nil {
 		t.Skip(err)
 	}

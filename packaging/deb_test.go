@@ -83,7 +83,8 @@ func TestDeb(t *testing.T) {
 	// Install (unpack) into a private root: dpkg's own database, nothing
 	// of this machine's. --unpack runs no maintainer script (there is no
 	// preinst); configure would chroot to run postinst, which calls
-	// systemctl, so the scripts are only syntax-checked here.
+	// systemctl, so the scripts are only syntax-checked here; boottest runs them
+	// for real (install, upgrade, remove, purge) in a booted container.
 	root := t.TempDir()
 	for _, d := range []string{"var/lib/dpkg/info", "var/lib/dpkg/updates"} {
 		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {

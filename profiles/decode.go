@@ -64,6 +64,10 @@ func Decode(file string, data []byte, origin Origin, defaultName string) (*Profi
 		return nil, &DecodeError{Pos: Pos{File: file}, Msg: fmt.Sprintf("file is larger than %d bytes", MaxFileSize)}
 	}
 	d := decoder{file: file}
+	if line, ok := looksLikeSysctlConf(data); ok {
+		return nil, &DecodeError{Pos: Pos{File: file, Line: line, Column: 1},
+			Msg: "this is sysctl.conf syntax (key = value), not a profile; convert it with 'tcptune import " + file + "'"}
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
@@ -178,8 +182,14 @@ func (d *decoder) profile(doc *yaml.Node, p *Profile) error {
 			p.Extends = ext
 		case "settings":
 			return d.settings(v, p)
+		case "allow":
+			al, err := d.allow(v)
+			if err != nil {
+				return err
+			}
+			p.Allow = al
 		default:
-			return d.errAt(k, k.Value, "unknown field; a profile has name, description, extends and settings")
+			return d.errAt(k, k.Value, "unknown field; a profile has name, description, extends, allow and settings")
 		}
 		return nil
 	})
@@ -217,6 +227,54 @@ func (d *decoder) extends(v *yaml.Node) ([]string, error) {
 		out = append(out, s)
 	}
 	return out, nil
+}
+
+// allow decodes the allow: list: dotted keys or prefixes ending in ".*".
+func (d *decoder) allow(v *yaml.Node) ([]Allow, error) {
+	if v.Kind == yaml.ScalarNode && v.Tag == "!!null" {
+		return nil, nil
+	}
+	if v.Kind != yaml.SequenceNode {
+		return nil, d.errAt(v, "allow", "must be a list of keys (kernel.core_pattern) or prefixes (vm.*), got %s", kindName(v))
+	}
+	var out []Allow
+	for _, it := range v.Content {
+		s, err := d.str(it, "allow")
+		if err != nil {
+			return nil, err
+		}
+		name := strings.TrimSuffix(s, ".*")
+		if s == "*" || name == "" {
+			return nil, d.errAt(it, "allow", "%q would allow every key; name the keys or a prefix such as vm.*", s)
+		}
+		if _, err := sysctl.ParseKey(name); err != nil {
+			return nil, d.errAt(it, "allow", "%q is not a key or a prefix ending in .*", s)
+		}
+		out = append(out, Allow{Pattern: s, Pos: d.pos(it)})
+	}
+	return out, nil
+}
+
+// looksLikeSysctlConf reports whether data reads as sysctl.conf lines
+// ("key = value", comments with # or ;) rather than YAML, and the first
+// assignment's line, so that the error can point to `tcptune import`.
+func looksLikeSysctlConf(data []byte) (int, bool) {
+	first := 0
+	for i, line := range strings.Split(string(data), "\n") {
+		t := strings.TrimSpace(line)
+		if t == "" || t[0] == '#' || t[0] == ';' {
+			continue
+		}
+		k, _, ok := strings.Cut(t, "=")
+		k = strings.TrimSpace(strings.TrimPrefix(k, "-"))
+		if !ok || k == "" || strings.ContainsAny(k, ": \t\"'{}[],") {
+			return 0, false
+		}
+		if first == 0 {
+			first = i + 1
+		}
+	}
+	return first, first > 0
 }
 
 func (d *decoder) settings(v *yaml.Node, p *Profile) error {
@@ -285,8 +343,15 @@ func (d *decoder) setting(key sysctl.Key, v *yaml.Node, s *Setting) error {
 				return d.errAt(fv, name, "reason contains a NUL byte")
 			}
 			s.Reason = strings.Join(strings.Fields(str), " ")
+		case "ignore-failure":
+			if fv.Kind != yaml.ScalarNode || fv.Tag != "!!bool" {
+				return d.errAt(fv, name, "ignore-failure must be true or false, got %s", kindName(fv))
+			}
+			if err := fv.Decode(&s.IgnoreFailure); err != nil {
+				return d.errAt(fv, name, "ignore-failure must be true or false")
+			}
 		default:
-			return d.errAt(fk, name, "unknown field %q; a setting has value, op and reason", fk.Value)
+			return d.errAt(fk, name, "unknown field %q; a setting has value, op, reason and ignore-failure", fk.Value)
 		}
 		return nil
 	})
@@ -330,6 +395,13 @@ func (d *decoder) value(name string, v *yaml.Node) (sysctl.Value, error) {
 			return "", d.errAt(n, name, "unsupported value type %s", n.Tag)
 		}
 		text := n.Value
+		if n.Tag == "!!int" && leadingZero(n.Value) {
+			// yaml.v3 reads 010 as octal 8, as the kernel does; a reader
+			// of the profile would take it for 10. Say which is meant.
+			var i int64
+			_ = n.Decode(&i)
+			return "", d.errAt(n, name, "%s has a leading zero, which YAML and the kernel read as octal (%d); write %d, or drop the leading zero", n.Value, i, i)
+		}
 		if n.Tag == "!!int" {
 			// YAML allows 0x10, 0o17, 1_000: give the kernel plain decimal.
 			var i int64
@@ -371,4 +443,11 @@ func kindName(n *yaml.Node) string {
 		return "a string"
 	}
 	return "an unknown node"
+}
+
+// leadingZero reports an integer literal such as 010 or -007: digits after a
+// leading 0 (not 0x, 0o or 0 alone).
+func leadingZero(lit string) bool {
+	lit = strings.TrimLeft(lit, "+-")
+	return len(lit) > 1 && lit[0] == '0' && lit[1] >= '0' && lit[1] <= '9'
 }

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 //go:embed builtin/*.yaml
@@ -33,6 +35,10 @@ type Loader struct {
 	Dirs []string
 	// Files are extra profile files (-f); they shadow everything.
 	Files []string
+	// StrictPerms refuses profile files and directories that are not owned
+	// by root or are writable by group or others (sshd's StrictModes). The
+	// CLI sets it when running as root (StrictPermsDefault).
+	StrictPerms bool
 
 	all map[string]*Profile // cache, filled by load
 }
@@ -60,30 +66,84 @@ func Builtins() ([]*Profile, error) {
 }
 
 // ReadFile decodes one profile file from disk. The name defaults to the
-// file's base name without extension.
-func ReadFile(path string, origin Origin) (*Profile, error) {
-	f, err := os.Open(path)
+// file's base name without extension. It never blocks on a FIFO or a
+// device: the file is opened non-blocking and refused unless it is a
+// regular file of at most MaxFileSize bytes. With strict, a file others
+// could change is refused (*PermError).
+func ReadFile(path string, origin Origin) (*Profile, error) { return readFile(path, origin, false) }
+
+func readFile(path string, origin Origin, strict bool) (*Profile, error) {
+	data, st, err := readRegular(path, "profile")
 	if err != nil {
-		return nil, fmt.Errorf("cannot read profile %s: %w", path, unwrapPathErr(err))
+		return nil, err
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("cannot read profile %s: %w", path, err)
-	}
-	if st.IsDir() {
-		return nil, fmt.Errorf("profile %s is a directory, not a file", path)
-	}
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("cannot read profile %s: %w", path, err)
+	perm := trustProblem(path, st)
+	if strict && perm != nil {
+		return nil, perm
 	}
 	base := strings.TrimSuffix(strings.TrimSuffix(filepath.Base(path), ".yaml"), ".yml")
 	def := ""
 	if ValidName(base) {
 		def = base
 	}
-	return Decode(path, data, origin, def)
+	p, err := Decode(path, data, origin, def)
+	if err != nil {
+		return nil, err
+	}
+	if perm != nil {
+		p.Untrusted = perm.Why + " (" + perm.Path + ")"
+	}
+	return p, nil
+}
+
+// ReadRegular reads a regular file of at most MaxFileSize bytes without
+// ever blocking: a FIFO, socket or device is refused before a byte is read
+// (O_NONBLOCK, then fstat on the open descriptor). what names the file in
+// errors ("profile", "sysctl.conf").
+func ReadRegular(path, what string) ([]byte, error) {
+	b, _, err := readRegular(path, what)
+	return b, err
+}
+
+func readRegular(path, what string) ([]byte, fs.FileInfo, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC|unix.O_NOCTTY, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("cannot read %s %s: %w", what, path, err)
+	}
+	f := os.NewFile(uintptr(fd), path)
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, nil, fmt.Errorf("cannot read %s %s: %w", what, path, unwrapPathErr(err))
+	}
+	switch {
+	case st.IsDir():
+		return nil, nil, fmt.Errorf("%s %s is a directory, not a file", what, path)
+	case !st.Mode().IsRegular():
+		return nil, nil, fmt.Errorf("%s %s is not a regular file (%s); refusing to read it", what, path, fileKind(st.Mode()))
+	case st.Size() > MaxFileSize:
+		return nil, nil, fmt.Errorf("%s %s is %d bytes, larger than the %d bytes tcptune reads", what, path, st.Size(), MaxFileSize)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, nil, fmt.Errorf("cannot read %s %s: %w", what, path, unwrapPathErr(err))
+	}
+	if len(data) > MaxFileSize {
+		return nil, nil, fmt.Errorf("%s %s is larger than the %d bytes tcptune reads", what, path, MaxFileSize)
+	}
+	return data, st, nil
+}
+
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	}
+	return "mode " + m.String()
 }
 
 func unwrapPathErr(err error) error {
@@ -121,12 +181,20 @@ func (l *Loader) load() error {
 		if err != nil {
 			return fmt.Errorf("cannot read profile directory %s: %w", dir, unwrapPathErr(err))
 		}
+		if l.StrictPerms {
+			// A directory others may write lets them add a profile.
+			if st, err := os.Stat(dir); err == nil {
+				if e := trustProblem(dir, st); e != nil {
+					return e
+				}
+			}
+		}
 		for _, e := range entries {
 			n := e.Name()
 			if e.IsDir() || strings.HasPrefix(n, ".") || !(strings.HasSuffix(n, ".yaml") || strings.HasSuffix(n, ".yml")) {
 				continue
 			}
-			p, err := ReadFile(filepath.Join(dir, n), OriginUser)
+			p, err := readFile(filepath.Join(dir, n), OriginUser, l.StrictPerms)
 			if err != nil {
 				return err
 			}
@@ -134,7 +202,7 @@ func (l *Loader) load() error {
 		}
 	}
 	for _, f := range l.Files {
-		p, err := ReadFile(f, OriginFile)
+		p, err := readFile(f, OriginFile, l.StrictPerms)
 		if err != nil {
 			return err
 		}
@@ -177,7 +245,7 @@ func (l *Loader) Get(ref string) (*Profile, error) {
 		if err := l.load(); err != nil {
 			return nil, err
 		}
-		p, err := ReadFile(ref, OriginFile)
+		p, err := readFile(ref, OriginFile, l.StrictPerms)
 		if err != nil {
 			return nil, err
 		}
@@ -198,7 +266,8 @@ func (l *Loader) Get(ref string) (*Profile, error) {
 }
 
 // IsPath reports whether a profile reference names a file rather than a
-// profile.
+// profile: it has a slash or ends in .yaml, .yml or .conf (a sysctl.conf
+// given as a profile is read, so that the error can point to import).
 func IsPath(ref string) bool {
-	return strings.ContainsRune(ref, '/') || strings.HasSuffix(ref, ".yaml") || strings.HasSuffix(ref, ".yml")
+	return strings.ContainsRune(ref, '/') || strings.HasSuffix(ref, ".yaml") || strings.HasSuffix(ref, ".yml") || strings.HasSuffix(ref, ".conf")
 }

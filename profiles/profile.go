@@ -57,6 +57,20 @@ type Setting struct {
 	Pos Pos
 	// ValuePos is where the value is written.
 	ValuePos Pos
+	// IgnoreFailure is sysctl.d's "-key": a key this kernel lacks is
+	// skipped instead of refusing the whole profile (apply, diff and
+	// validate --kernel report it as absent). A write the kernel refuses
+	// still fails the transaction: all or nothing.
+	IgnoreFailure bool
+}
+
+// Allow is one entry of a profile's allow: list, a key outside what
+// tcptune writes by default (validate.KeyAllowed) that this profile may set:
+// a dotted key, or a prefix ending in ".*" (vm.*). It is honoured only when
+// the profile file is trusted (Profile.Untrusted is empty).
+type Allow struct {
+	Pattern string `json:"pattern"`
+	Pos     Pos    `json:"pos"`
 }
 
 // Origin says where a profile came from.
@@ -81,6 +95,13 @@ type Profile struct {
 	// Shadows is set when this profile hides another of the same name (a
 	// user profile named like a built-in): the hidden one's file.
 	Shadows string
+	// Allow lists the keys outside the default write policy this profile
+	// asks for.
+	Allow []Allow
+	// Untrusted says why the file cannot grant allow: (not owned by root,
+	// writable by group or others, or in such a directory); empty for a
+	// trusted file and for built-ins.
+	Untrusted string
 }
 
 // Override records that a later profile replaced an earlier one's setting.
@@ -101,7 +122,10 @@ type Resolved struct {
 	Profiles []string
 	// Chain is every profile that contributed, in application order
 	// (extends first).
-	Chain     []string
+	Chain []string
+	// Sources are the profiles of Chain, in the same order: where each came
+	// from, what it shadows and what it may grant.
+	Sources   []*Profile
 	Settings  []Setting
 	Overrides []Override
 }

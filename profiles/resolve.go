@@ -63,6 +63,7 @@ func (l *Loader) Resolve(refs ...string) (*Resolved, error) {
 	byKey := map[sysctl.Key]Setting{}
 	for _, p := range chain {
 		r.Chain = append(r.Chain, p.Name)
+		r.Sources = append(r.Sources, p)
 		for _, s := range p.Settings {
 			old, ok := byKey[s.Key]
 			if !ok {
@@ -114,4 +115,19 @@ func Merge(earlier, later Setting) (Setting, string) {
 		}
 	}
 	return later, "later wins"
+}
+
+// ResolveProfiles resolves already decoded profiles (not from the Loader's
+// sources), for callers that produced a profile themselves (import). Their
+// extends are looked up through l.
+func (l *Loader) ResolveProfiles(ps ...*Profile) (*Resolved, error) {
+	if err := l.load(); err != nil {
+		return nil, err
+	}
+	var refs []string
+	for _, p := range ps {
+		l.all[p.Name] = p
+		refs = append(refs, p.Name)
+	}
+	return l.Resolve(refs...)
 }

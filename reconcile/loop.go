@@ -5,7 +5,7 @@
 // systemd), to StateDir/reconcile.json (shown by `tcptune status`), to
 // sd_notify's STATUS= and, optionally, to a Prometheus textfile.
 //
-// Stopping (ctx cancelled: SIGTERM, SIGINT) never rolls the profile back:
+// Stopping (ctx cancelled: SIGTERM, SIGINT, SIGHUP, SIGQUIT) never rolls the profile back:
 // tuned's rollback-on-exit turns a service restart into an outage, and the
 // values were right.
 package reconcile
@@ -19,10 +19,15 @@ import (
 	"time"
 
 	"github.com/tcptune/tcptune/apply"
+	"github.com/tcptune/tcptune/netns"
 	"github.com/tcptune/tcptune/profiles"
-	"github.com/tcptune/tcptune/sysctl"
 	"github.com/tcptune/tcptune/systemd"
 )
+
+// Origin is what reconcile's corrections record as their apply.Options
+// Origin, so that a restarted reconcile recognises (and rolls back) a
+// correction its killed predecessor left unfinished.
+const Origin = "reconcile"
 
 // ApplyFunc applies r through apply's transaction. The CLI passes
 // apply.Apply with the same Options `tcptune apply` would use.
@@ -36,7 +41,7 @@ type Options struct {
 	// Reader reads live values (a *sysctl.FS); Netns makes host-wide keys
 	// in a child namespace not count as drift.
 	Reader apply.Reader
-	Netns  sysctl.NetnsKind
+	Netns  netns.Kind
 	// Apply is required in enforce mode.
 	Apply ApplyFunc
 	// ApplyTimeout bounds one correction; 0 means max(Interval, 30s).

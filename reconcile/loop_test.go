@@ -11,6 +11,7 @@ import (
 
 	"github.com/tcptune/tcptune/apply"
 	"github.com/tcptune/tcptune/internal/fakeroot"
+	"github.com/tcptune/tcptune/netns"
 	"github.com/tcptune/tcptune/profiles"
 	"github.com/tcptune/tcptune/sysctl"
 	"github.com/tcptune/tcptune/systemd"
@@ -66,11 +67,11 @@ func newFixture(t *testing.T) *fixture {
 
 func (f *fixture) options(mode Mode) Options {
 	ao := apply.Options{
-		FS: f.fs, Netns: sysctl.NetnsInitial, StateDir: f.state, NoPersist: true,
+		FS: f.fs, Netns: netns.Initial, StateDir: f.state, NoPersist: true,
 		LockWait: 5 * time.Second, Version: "test",
 	}
 	return Options{
-		Resolved: f.r, Mode: mode, Interval: 50 * time.Millisecond, Reader: f.fs, Netns: sysctl.NetnsInitial,
+		Resolved: f.r, Mode: mode, Interval: 50 * time.Millisecond, Reader: f.fs, Netns: netns.Initial,
 		Apply: func(ctx context.Context, r *profiles.Resolved) (*apply.Result, error) {
 			return apply.Apply(ctx, r, ao)
 		},

@@ -5,12 +5,27 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/google/renameio/v2"
+	"golang.org/x/sys/unix"
+
+	"github.com/tcptune/tcptune/internal/safefile"
 )
+
+// maxStateSize bounds what is read of reconcile.json.
+const maxStateSize = 4 << 20
+
+// alive reports whether pid is a live process (kill(pid, 0); EPERM means
+// it exists but belongs to another user).
+func alive(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	err := unix.Kill(pid, 0)
+	return err == nil || err == unix.EPERM
+}
 
 // StateFileName is the reconcile state's name inside the state directory.
 const StateFileName = "reconcile.json"
@@ -67,7 +82,10 @@ type State struct {
 	// Running is false once the loop stopped cleanly; a State saying
 	// running whose LastCheck is much older than Interval belongs to a
 	// process that died.
-	Running   bool       `json:"running"`
+	Running bool `json:"running"`
+	// Died: the state said running but its process is gone (killed without
+	// stopping cleanly); Running is then reported false.
+	Died      bool       `json:"died,omitempty"`
 	Stopped   *time.Time `json:"stopped,omitempty"`
 	LastCheck *time.Time `json:"last_check,omitempty"`
 	Checks    uint64     `json:"checks"`
@@ -94,7 +112,7 @@ func WriteState(path string, s *State) error {
 	if err != nil {
 		return err
 	}
-	if err := renameio.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+	if err := renameio.WriteFile(path, append(b, '\n'), 0o644, renameio.WithTempDir(filepath.Dir(path))); err != nil {
 		return fmt.Errorf("write reconcile state: %w", err)
 	}
 	return nil
@@ -104,7 +122,7 @@ func WriteState(path string, s *State) error {
 // reconcile loop ever ran there.
 func LoadState(stateDir string) (*State, error) {
 	p := filepath.Join(stateDir, StateFileName)
-	b, err := os.ReadFile(p)
+	b, err := safefile.ReadFile(p, maxStateSize, safefile.NoFollow)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -114,6 +132,10 @@ func LoadState(stateDir string) (*State, error) {
 	var s State
 	if err := json.Unmarshal(b, &s); err != nil {
 		return nil, fmt.Errorf("reconcile state %s is corrupt: %w", p, err)
+	}
+	if s.Running && !alive(s.PID) {
+		// Killed without a word (SIGKILL, OOM, power loss): not running.
+		s.Running, s.Died = false, true
 	}
 	return &s, nil
 }

@@ -42,6 +42,8 @@ func StatusMetrics(st *apply.Status) []byte {
 
 	metric("tcptune_crashed_transactions", "gauge", "Transactions left half-done by a crash (or an incomplete restore); 'tcptune rollback' settles them.")
 	fmt.Fprintf(&b, "tcptune_crashed_transactions %d\n", len(st.Crashed))
+	metric("tcptune_corrupt_records", "gauge", "Transaction records that cannot be read or fail validation; nothing is written from them ('tcptune rollback --baseline' or '--resolve').")
+	fmt.Fprintf(&b, "tcptune_corrupt_records %d\n", len(st.Corrupt))
 	metric("tcptune_transaction_in_progress", "gauge", "1 while an apply or rollback holds the lock.")
 	fmt.Fprintf(&b, "tcptune_transaction_in_progress %d\n", bit(st.InProgress))
 

@@ -3,6 +3,7 @@ package reconcile
 import (
 	"bytes"
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -63,7 +64,7 @@ func escapeLabel(s string) string {
 // file. The temporary file starts with a dot and does not end in .prom, so
 // the collector ignores it.
 func WriteTextfile(path string, body []byte) error {
-	if err := renameio.WriteFile(path, body, 0o644); err != nil {
+	if err := renameio.WriteFile(path, body, 0o644, renameio.WithTempDir(filepath.Dir(path))); err != nil {
 		return fmt.Errorf("write textfile: %w", err)
 	}
 	return nil

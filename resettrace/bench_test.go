@@ -2,21 +2,20 @@ package resettrace
 
 import (
 	"net"
-	"os"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/tcptune/tcptune/internal/netnsguard"
+	"github.com/tcptune/tcptune/netns"
 )
 
 // BenchmarkResetEvents measures how many reset events per second the BPF
 // tracer takes in: b.N connects to a closed port on loopback, each one a
 // reset sent and one received. scripts/bench-trace.sh runs it inside
-// `unshare -n` and passes the namespace it started from, which the
-// benchmark refuses to share.
+// `unshare -n` and passes the namespace it started from
+// (TCPTUNE_NETNS_PARENT, netns.Parent), which the benchmark refuses to share.
 func BenchmarkResetEvents(b *testing.B) {
-	if err := netnsguard.CheckPrivate(os.Getenv("TCPTUNE_BENCH_PARENT_NETNS")); err != nil {
+	if err := netns.CheckPrivate(netns.Parent()); err != nil {
 		b.Skipf("needs a private network namespace (scripts/bench-trace.sh): %v", err)
 	}
 	self := uint32(0)

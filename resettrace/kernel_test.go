@@ -17,9 +17,8 @@ import (
 
 	"github.com/cilium/ebpf"
 
-	"github.com/tcptune/tcptune/doctor"
-	"github.com/tcptune/tcptune/internal/netnsguard"
 	"github.com/tcptune/tcptune/internal/nstest"
+	"github.com/tcptune/tcptune/netns"
 	"github.com/tcptune/tcptune/sysctl"
 )
 
@@ -342,12 +341,12 @@ func peerNetns(t *testing.T) (path string, inode uint32) {
 	run("-n", name, "addr", "add", "10.211.0.2/24", "dev", "i11b")
 	run("-n", name, "link", "set", "i11b", "up")
 	run("-n", name, "link", "set", "lo", "up")
-	path = doctor.NetnsRunDir + "/" + name
+	path = netns.RunDir + "/" + name
 	ino, ok := statInode(path)
 	if !ok {
 		t.Fatalf("stat %s", path)
 	}
-	if self, _ := netnsguard.Self(); strings.Contains(self, strconv.FormatUint(ino, 10)) {
+	if self, err := netns.IDOf("/proc/self/ns/net"); err != nil || self.Ino == ino {
 		t.Fatalf("peer namespace %s is this one", path)
 	}
 	return path, uint32(ino)
@@ -359,7 +358,7 @@ func TestKernelKeepaliveTimeout(t *testing.T) {
 	}
 	peer, _ := peerNetns(t)
 	var ln net.Listener
-	if err := doctor.InNetns(peer, func() (err error) {
+	if err := netns.Do(netns.Target{Path: peer}, func() (err error) {
 		ln, err = net.Listen("tcp4", "10.211.0.2:8001")
 		return err
 	}); err != nil {
@@ -416,7 +415,7 @@ func TestKernelTwoNamespaces(t *testing.T) {
 		}()
 		go func() {
 			defer wg.Done()
-			_ = doctor.InNetns(peer, func() error {
+			_ = netns.Do(netns.Target{Path: peer}, func() error {
 				for range n {
 					_, _ = net.DialTimeout("tcp4", "127.0.0.1:8", time.Second)
 				}

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"syscall"
 
-	"github.com/tcptune/tcptune/doctor"
+	"github.com/tcptune/tcptune/netns"
 )
 
 // Netns names a network namespace of an event.
@@ -20,9 +20,8 @@ type Netns struct {
 	Name string `json:"name"`
 }
 
-// NetnsResolver turns a namespace inode into a Netns. The default reads
-// /proc/1/ns/net and /run/netns; it is the one place the tracer names
-// namespaces, so it can later ask the project's namespace package instead.
+// NetnsResolver turns a namespace inode into a Netns. It is the one place
+// the tracer names namespaces, and it asks the netns package.
 var NetnsResolver = defaultNetnsName
 
 func defaultNetnsName(inode uint32) Netns {
@@ -31,16 +30,19 @@ func defaultNetnsName(inode uint32) Netns {
 		n.Name = "unknown" // tracefs events carry no namespace
 		return n
 	}
-	if ino, ok := statInode("/proc/1/ns/net"); ok && ino == uint64(inode) {
+	// Every namespace file is on the one nsfs: this process's gives its
+	// device, the event the inode.
+	self, err := netns.IDOf("/proc/self/ns/net")
+	if err != nil {
+		return n
+	}
+	id := netns.ID{Dev: self.Dev, Ino: uint64(inode)}
+	if host, err := netns.IDOf("/proc/1/ns/net"); err == nil && host == id {
 		n.Name = "host"
 		return n
 	}
-	ents, _ := os.ReadDir(doctor.NetnsRunDir)
-	for _, e := range ents {
-		if ino, ok := statInode(filepath.Join(doctor.NetnsRunDir, e.Name())); ok && ino == uint64(inode) {
-			n.Name = e.Name()
-			return n
-		}
+	if names := netns.Names(id); len(names) > 0 {
+		n.Name = names[0]
 	}
 	return n
 }

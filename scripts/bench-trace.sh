@@ -13,8 +13,9 @@ GO=${GO:-go}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 $GO test -c -o "$tmp/resettrace.test" ./resettrace
-parent=$(readlink /proc/self/ns/net)
-TCPTUNE_BENCH_PARENT_NETNS=$parent unshare -n sh -c "ip link set lo up && exec '$tmp/resettrace.test' -test.run '^\$' \
+# The parent namespace as netns.Parent reads it ("dev:ino" of the nsfs file): the benchmark refuses to run in it.
+parent=$(stat -L -c '%d:%i' /proc/self/ns/net)
+TCPTUNE_NETNS_PARENT=$parent unshare -n sh -c "ip link set lo up && exec '$tmp/resettrace.test' -test.run '^\$' \
   -test.bench '^BenchmarkResetEvents\$' -test.benchtime '$BENCHTIME' -test.count '$COUNT'" | tee "$tmp/bench.txt"
 grep -q '^BenchmarkResetEvents' "$tmp/bench.txt" || { echo "bench-trace.sh: error: the benchmark did not run" >&2; exit 1; }
 {

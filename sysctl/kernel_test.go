@@ -1,10 +1,11 @@
-package sysctl
+package sysctl_test
 
 import (
 	"errors"
 	"testing"
 
 	"github.com/tcptune/tcptune/internal/nstest"
+	"github.com/tcptune/tcptune/sysctl"
 )
 
 // TestKernelReadWrite runs against the real /proc/sys of a private network
@@ -13,8 +14,8 @@ func TestKernelReadWrite(t *testing.T) {
 	if !nstest.InPrivateNetns(t) {
 		return
 	}
-	f := NewFS("")
-	k := MustKey("net.core.somaxconn")
+	f := sysctl.NewFS("")
+	k := sysctl.MustKey("net.core.somaxconn")
 	if err := f.Write(k, "1234"); err != nil {
 		t.Fatal(err)
 	}
@@ -22,29 +23,26 @@ func TestKernelReadWrite(t *testing.T) {
 		t.Fatalf("read back %q, %v", v, err)
 	}
 	// ipv4_local_port_range refuses low > high with EINVAL.
-	pr := MustKey("net.ipv4.ip_local_port_range")
+	pr := sysctl.MustKey("net.ipv4.ip_local_port_range")
 	before, _ := f.Read(pr)
-	if err := f.Write(pr, "60999 32768"); !errors.Is(err, ErrRejected) {
-		t.Errorf("reversed port range: %v, want ErrRejected", err)
+	if err := f.Write(pr, "60999 32768"); !errors.Is(err, sysctl.ErrRejected) {
+		t.Errorf("reversed port range: %v, want sysctl.ErrRejected", err)
 	}
 	if after, _ := f.Read(pr); after != before {
 		t.Errorf("refused write changed the port range: %q -> %q", before, after)
 	}
 	// somaxconn has extra1 = SYSCTL_ZERO: negative values are refused.
-	if err := f.Write(k, "-1"); !errors.Is(err, ErrRejected) {
-		t.Errorf("somaxconn=-1: %v, want ErrRejected", err)
+	if err := f.Write(k, "-1"); !errors.Is(err, sysctl.ErrRejected) {
+		t.Errorf("somaxconn=-1: %v, want sysctl.ErrRejected", err)
 	}
-	if err := f.Write(k, "notanumber"); !errors.Is(err, ErrRejected) {
-		t.Errorf("somaxconn=notanumber: %v, want ErrRejected", err)
+	if err := f.Write(k, "notanumber"); !errors.Is(err, sysctl.ErrRejected) {
+		t.Errorf("somaxconn=notanumber: %v, want sysctl.ErrRejected", err)
 	}
 	// Host-wide keys are not there in a child namespace.
-	if _, err := f.Read(MustKey("net.core.netdev_max_backlog")); !errors.Is(err, ErrNotPresent) {
-		t.Errorf("netdev_max_backlog in child netns: %v, want ErrNotPresent", err)
+	if _, err := f.Read(sysctl.MustKey("net.core.netdev_max_backlog")); !errors.Is(err, sysctl.ErrNotPresent) {
+		t.Errorf("netdev_max_backlog in child netns: %v, want sysctl.ErrNotPresent", err)
 	}
-	if got := DetectNetns("/proc"); got != NetnsChild {
-		t.Errorf("DetectNetns = %v in a private namespace", got)
-	}
-	v, err := f.Read(MustKey("net.ipv4.tcp_rmem"))
+	v, err := f.Read(sysctl.MustKey("net.ipv4.tcp_rmem"))
 	if err != nil || len(v.Fields()) != 3 {
 		t.Errorf("tcp_rmem = %q, %v: want three normalised fields", v, err)
 	}

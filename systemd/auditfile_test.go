@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -89,5 +90,82 @@ func TestRecordFieldsOmitEmpty(t *testing.T) {
 	}
 	if f["TCPTUNE_ACTION"] != "persist" || f["TCPTUNE_KEY"] != "net.core.somaxconn" {
 		t.Errorf("fields = %v", f)
+	}
+}
+
+// TestAuditFileNeverFollowsLinks: a symlink planted as audit.jsonl must not
+// make root append to the file it names; a FIFO must not block.
+func TestAuditFileNeverFollowsLinks(t *testing.T) {
+	dir := t.TempDir()
+	victim := filepath.Join(dir, "shadow")
+	if err := os.WriteFile(victim, []byte("root:x:0:0\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, AuditFileName)
+	if err := os.Symlink(victim, p); err != nil {
+		t.Fatal(err)
+	}
+	a := &Auditor{File: p}
+	if err := a.Record(Record{Time: time.Now(), Action: ActionApply, Key: "net.core.somaxconn"}); err == nil {
+		t.Error("audit appended through a symlink")
+	}
+	if b, _ := os.ReadFile(victim); string(b) != "root:x:0:0\n" {
+		t.Errorf("the link's target was changed: %q", b)
+	}
+	if _, _, err := ReadAudit(p, AuditFilter{}); err == nil {
+		t.Error("ReadAudit followed a symlink")
+	}
+	fifo := filepath.Join(dir, "fifo.jsonl")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		(&Auditor{File: fifo}).Record(Record{Time: time.Now(), Action: ActionApply, Key: "k"})
+		ReadAudit(fifo, AuditFilter{})
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("audit blocked on a FIFO")
+	}
+}
+
+// TestReadAuditLastReadsTail: Last N from a long file equals reading it
+// whole, whether or not the tail covers them.
+func TestReadAuditLastReadsTail(t *testing.T) {
+	p := filepath.Join(t.TempDir(), AuditFileName)
+	a := &Auditor{File: p}
+	for i := 0; i < 2000; i++ {
+		k := "net.core.somaxconn"
+		if i%7 == 0 {
+			k = "net.ipv4.tcp_fin_timeout"
+		}
+		if err := a.Record(Record{Time: time.Unix(int64(i), 0).UTC(), Action: ActionApply, Key: k, After: strings.Repeat("x", i%50)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, _, err := ReadAudit(p, AuditFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []AuditFilter{{Last: 10}, {Last: 1500}, {Last: 10, Key: "net.ipv4.tcp_fin_timeout"}, {Last: 5000}} {
+		got, _, err := ReadAudit(p, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []Record
+		for _, r := range all {
+			if f.match(r) {
+				want = append(want, r)
+			}
+		}
+		if len(want) > f.Last {
+			want = want[len(want)-f.Last:]
+		}
+		if d := cmp.Diff(want, got); d != "" {
+			t.Errorf("%+v: tail differs from the whole file:\n%s", f, d)
+		}
 	}
 }

@@ -27,7 +27,7 @@ func WriteUnits(dir string, units map[string][]byte) ([]string, error) {
 	var written []string
 	for _, n := range names {
 		p := filepath.Join(dir, n)
-		if err := renameio.WriteFile(p, units[n], 0o644); err != nil {
+		if err := renameio.WriteFile(p, units[n], 0o644, renameio.WithTempDir(dir)); err != nil {
 			return written, fmt.Errorf("write unit %s: %w", p, err)
 		}
 		written = append(written, p)

@@ -25,7 +25,8 @@ type Manager interface {
 }
 
 // Connect returns a Manager on the system bus, or ErrNoManager when systemd
-// is not PID 1. Tests never reach the bus: they have no systemd as PID 1.
+// is not PID 1. Unit tests never reach the bus (no systemd as PID 1); boottest
+// drives this path against the systemd of a booted container.
 func Connect(ctx context.Context) (Manager, error) {
 	if !Booted() {
 		return nil, ErrNoManager

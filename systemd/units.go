@@ -87,7 +87,9 @@ func ApplyUnitOptions(c UnitConfig) []*unit.UnitOption {
 	u := "Unit"
 	opts := []*unit.UnitOption{
 		unit.NewUnitOption(u, "Description", escapeSpecifiers("tcptune: apply and verify network profile "+strings.Join(c.Profiles, " "))),
-		unit.NewUnitOption(u, "Documentation", "man:sysctl.d(5) man:systemd-sysctl.service(8)"),
+		// tcptune's own pages: the package installs them (boottest checks
+		// each with dpkg -S); systemd's may be absent on a minimal host.
+		unit.NewUnitOption(u, "Documentation", "man:tcptune-apply(8) man:tcptune-diff(8) man:tcptune-systemd-install(8)"),
 		// Early boot: no implicit After=basic.target, which would come
 		// after network-pre.target on some hosts and make a cycle.
 		unit.NewUnitOption(u, "DefaultDependencies", "no"),
@@ -106,7 +108,9 @@ func ApplyUnitOptions(c UnitConfig) []*unit.UnitOption {
 		// `systemctl status tcptune-apply` shows a profile that did not hold.
 		unit.NewUnitOption(s, "ExecStartPost", execLine(c.Binary, "diff", c.Profiles, c.CommonArgs, nil)),
 	)
-	opts = append(opts, hardening(c)...)
+	// AF_NETLINK: after raising somaxconn, apply lists the listeners to
+	// restart through inet_diag (NETLINK_SOCK_DIAG).
+	opts = append(opts, hardening(c, "AF_UNIX AF_NETLINK")...)
 	opts = append(opts, unit.NewUnitOption("Install", "WantedBy", "multi-user.target"))
 	return opts
 }
@@ -120,7 +124,7 @@ func ReconcileUnitOptions(c UnitConfig) []*unit.UnitOption {
 	u := "Unit"
 	opts := []*unit.UnitOption{
 		unit.NewUnitOption(u, "Description", escapeSpecifiers(fmt.Sprintf("tcptune: reconcile network profile %s (%s)", strings.Join(c.Profiles, " "), mode))),
-		unit.NewUnitOption(u, "Documentation", "man:sysctl.d(5) man:sd_notify(3)"),
+		unit.NewUnitOption(u, "Documentation", "man:tcptune-reconcile(8) man:tcptune-systemd-install(8)"),
 		unit.NewUnitOption(u, "After", ApplyUnit+" network-pre.target"),
 		unit.NewUnitOption(u, "Wants", ApplyUnit),
 	}
@@ -134,14 +138,16 @@ func ReconcileUnitOptions(c UnitConfig) []*unit.UnitOption {
 		unit.NewUnitOption(s, "RestartSec", "5s"),
 		unit.NewUnitOption(s, "TimeoutStopSec", "30s"),
 	)
-	opts = append(opts, hardening(c)...)
+	// AF_UNIX: journald and sd_notify; reconcile lists no listeners.
+	opts = append(opts, hardening(c, "AF_UNIX")...)
 	opts = append(opts, unit.NewUnitOption("Install", "WantedBy", "multi-user.target"))
 	return opts
 }
 
 // hardening confines both services while leaving what tcptune needs:
-// writing /proc/sys/net, its state directory and the persisted file.
-func hardening(c UnitConfig) []*unit.UnitOption {
+// writing /proc/sys/net, its state directory and the persisted file, and
+// the socket families given.
+func hardening(c UnitConfig, families string) []*unit.UnitOption {
 	s := "Service"
 	rw := []string{c.StateDir}
 	for _, p := range c.WritablePaths {
@@ -173,8 +179,7 @@ func hardening(c UnitConfig) []*unit.UnitOption {
 		unit.NewUnitOption(s, "MemoryDenyWriteExecute", "yes"),
 		unit.NewUnitOption(s, "SystemCallArchitectures", "native"),
 		unit.NewUnitOption(s, "SystemCallFilter", "@system-service"),
-		// AF_UNIX: journald, sd_notify. Netlink is not needed to write sysctls.
-		unit.NewUnitOption(s, "RestrictAddressFamilies", "AF_UNIX"),
+		unit.NewUnitOption(s, "RestrictAddressFamilies", families),
 		// Root writes /proc/sys/net files by owner mode; CAP_NET_ADMIN
 		// covers keys whose handlers check it (net_ctl_permissions,
 		// net/sysctl_net.c).

@@ -122,6 +122,13 @@ func TestUnitContents(t *testing.T) {
 		{r, "Service.PrivateNetwork", "no"},
 		{r, "Service.ReadWritePaths", "/var/lib/tcptune -/etc/sysctl.d -/var/lib/node_exporter"},
 		{r, "Install.WantedBy", "multi-user.target"},
+		// apply lists listeners to restart over netlink (inet_diag);
+		// reconcile needs only journald and sd_notify.
+		{a, "Service.RestrictAddressFamilies", "AF_UNIX AF_NETLINK"},
+		{r, "Service.RestrictAddressFamilies", "AF_UNIX"},
+		// Pages the package installs (boottest checks them with dpkg -S).
+		{a, "Unit.Documentation", "man:tcptune-apply(8) man:tcptune-diff(8) man:tcptune-systemd-install(8)"},
+		{r, "Unit.Documentation", "man:tcptune-reconcile(8) man:tcptune-systemd-install(8)"},
 	}
 	for _, w := range want {
 		if got := w.m[w.key]; len(got) != 1 || got[0] != w.want {

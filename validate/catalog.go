@@ -36,7 +36,7 @@ var catalog = map[string]Tunable{}
 var sorted []Tunable
 
 func init() {
-	for _, group := range [][]Tunable{coreTunables, ipv4Tunables} {
+	for _, group := range [][]Tunable{coreTunables, ipv4Tunables, moreTunables} {
 		for _, t := range group {
 			name := t.Key.String()
 			if _, dup := catalog[name]; dup {
@@ -50,8 +50,18 @@ func init() {
 }
 
 // Lookup returns the catalog entry for k.
+// Per-interface keys (net.ipv4.conf.eth0.rp_filter) find the entry
+// written for every interface (net.ipv4.conf.IFACE.rp_filter), with Key set
+// to k.
 func Lookup(k sysctl.Key) (Tunable, bool) {
 	t, ok := catalog[k.String()]
+	if !ok {
+		if name, isIface := ifaceKey(k); isIface {
+			if t, ok = catalog[name]; ok {
+				t.Key = k
+			}
+		}
+	}
 	return t, ok
 }
 

@@ -55,6 +55,14 @@ var coreTunables = []Tunable{
 		Source:    "net/core/sysctl_net_core.c",
 	},
 	{
+		Key: sysctl.MustKey("net.core.netdev_budget_usecs"), Type: TypeInt,
+		Min: i64(0), Max: i64(intMax), // net_core_table: proc_dointvec_minmax, extra1 = SYSCTL_ZERO
+		Unit: "microseconds", Scope: ScopeGlobal, DefaultNote: "2 * USEC_PER_SEC / HZ (2000 with HZ=1000, 8000 with HZ=250)",
+		NetnsNote: "host-wide; absent in child network namespaces",
+		Doc:       "Maximum time of one NAPI polling cycle, in microseconds",
+		Source:    "net/core/sysctl_net_core.c",
+	},
+	{
 		Key: sysctl.MustKey("net.core.rmem_max"), Type: TypeInt,
 		Min: i64(sockMinRcvbuf), Max: i64(intMax), // proc_dointvec_minmax, extra1 = &min_rcvbuf
 		Unit: "bytes", Scope: ScopeGlobal, Default: skMemMax, NetnsNote: bufNetnsNote,

@@ -7,6 +7,7 @@ package validate
 import (
 	"fmt"
 
+	"github.com/tcptune/tcptune/netns"
 	"github.com/tcptune/tcptune/profiles"
 	"github.com/tcptune/tcptune/sysctl"
 )
@@ -58,5 +59,15 @@ type Kernel struct {
 	FS *sysctl.FS
 	// Netns is the kind of network namespace tcptune runs in; in a child
 	// namespace, host-wide keys are reported as such, not as failures.
-	Netns sysctl.NetnsKind
+	Netns netns.Kind
+	// Listeners, when set, lists the listening sockets here; a new
+	// ip_local_port_range is checked against them and against Kubernetes'
+	// NodePorts when kubelet listens (hazards.go).
+	Listeners func() ([]Listener, error)
+	// Owners, when set, fills Process and PID of the listeners passed (the
+	// ones a warning names).
+	Owners func([]Listener)
+	// Tuned, when set, is the active tuned configuration; keys it also sets
+	// are reported (tuned.go).
+	Tuned *Tuned
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/tcptune/tcptune/internal/fakeroot"
+	"github.com/tcptune/tcptune/netns"
 	"github.com/tcptune/tcptune/profiles"
 	"github.com/tcptune/tcptune/sysctl"
 )
@@ -24,7 +25,7 @@ func resolve(t *testing.T, yaml string) *profiles.Resolved {
 	if err != nil {
 		t.Fatalf("decode: %v", err)
 	}
-	r := &profiles.Resolved{Profiles: []string{p.Name}, Chain: []string{p.Name}, Settings: p.Settings}
+	r := &profiles.Resolved{Profiles: []string{p.Name}, Chain: []string{p.Name}, Sources: []*profiles.Profile{p}, Settings: p.Settings}
 	sort.Slice(r.Settings, func(i, j int) bool { return r.Settings[i].Key.Compare(r.Settings[j].Key) < 0 })
 	return r
 }
@@ -93,7 +94,7 @@ func dump(ds []Diagnostic) string {
 
 // fakeKernel builds a sysctl root in a temp dir: files maps dotted keys to
 // values; keys in readOnly get mode 0444.
-func fakeKernel(t *testing.T, netns sysctl.NetnsKind, files map[string]string, readOnly ...string) *Kernel {
+func fakeKernel(t *testing.T, netns netns.Kind, files map[string]string, readOnly ...string) *Kernel {
 	t.Helper()
 	root := fakeroot.New(t, files)
 	for _, name := range readOnly {

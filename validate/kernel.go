@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/tcptune/tcptune/netns"
 	"github.com/tcptune/tcptune/profiles"
 	"github.com/tcptune/tcptune/sysctl"
 )
@@ -16,7 +17,7 @@ func (c *checker) kernel(s profiles.Setting, t *Tunable) {
 	if c.k.FS == nil {
 		return
 	}
-	if ScopeOf(s.Key) == ScopeGlobal && c.k.Netns == sysctl.NetnsChild {
+	if ScopeOf(s.Key) == ScopeGlobal && c.k.Netns == netns.Child {
 		c.add(SevNote, s, s.Pos, "apply it from the host (the initial network namespace); apply skips it here",
 			"host-wide key, not settable from this network namespace")
 		return
@@ -28,6 +29,15 @@ func (c *checker) kernel(s profiles.Setting, t *Tunable) {
 		return
 	}
 	if !ok {
+		switch {
+		case s.IgnoreFailure:
+			c.add(SevNote, s, s.Pos, "", "absent on this kernel; skipped, as the setting has ignore-failure")
+			return
+		case t != nil && t.Module != "":
+			c.add(SevNote, s, s.Pos, fmt.Sprintf("load it (modprobe %s) and re-run to set it; apply skips it meanwhile", t.Module),
+				"absent: the %s module is not loaded", t.Module)
+			return
+		}
 		hint := "this kernel lacks it: check the kernel version and that the module providing it is loaded"
 		if t != nil && t.Since != "" {
 			hint = fmt.Sprintf("added in Linux %s; this kernel is older or built without it", t.Since)

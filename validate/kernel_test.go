@@ -3,6 +3,7 @@ package validate
 import (
 	"testing"
 
+	"github.com/tcptune/tcptune/netns"
 	"github.com/tcptune/tcptune/sysctl"
 )
 
@@ -35,33 +36,33 @@ func TestValidateKernel(t *testing.T) {
 	)
 	tests := []struct {
 		name     string
-		netns    sysctl.NetnsKind
+		netns    netns.Kind
 		readOnly []string
 		lines    []string
 		want     []brief
 		contains []string
 	}{
-		{"present and writable", sysctl.NetnsInitial, nil, []string{somax + ": 8192", backlog + ": 4096"}, nil, nil},
-		{"read-only key", sysctl.NetnsInitial, []string{somax}, []string{somax + ": 8192"},
+		{"present and writable", netns.Initial, nil, []string{somax + ": 8192", backlog + ": 4096"}, nil, nil},
+		{"read-only key", netns.Initial, []string{somax}, []string{somax + ": 8192"},
 			[]brief{keyAt(SevError, somax, 1)}, []string{"read-only here"}},
-		{"missing key, with the version that added it", sysctl.NetnsInitial, nil, []string{linear + ": 4"},
+		{"missing key, with the version that added it", netns.Initial, nil, []string{linear + ": 4"},
 			[]brief{keyAt(SevError, linear, 1)}, []string{"not present on this kernel", "added in Linux 6.5"}},
-		{"key outside the catalog but on the kernel", sysctl.NetnsInitial, nil, []string{"net.ipv4.tcp_ecn: 1"},
-			[]brief{keyAt(SevWarning, "net.ipv4.tcp_ecn", 1)}, []string{"not in tcptune's catalog, but present on this kernel"}},
-		{"unknown key, suggestion from the kernel's keys", sysctl.NetnsInitial, nil, []string{"net.ipv4.tcp_ecm: 1"},
+		{"key outside the catalog but on the kernel", netns.Initial, nil, []string{"net.ipv4.tcp_ecn: 1"},
+			[]brief{keyAt(SevWarning, "net.ipv4.tcp_ecn", 1)}, []string{"not in tcptune's catalog; its value is not checked"}},
+		{"unknown key, suggestion from the kernel's keys", netns.Initial, nil, []string{"net.ipv4.tcp_ecm: 1"},
 			[]brief{keyAt(SevError, "net.ipv4.tcp_ecm", 1)}, []string{"did you mean net.ipv4.tcp_ecn or net.ipv4.tcp_mem?"}},
-		{"live unprivileged start feeds the port range rule", sysctl.NetnsInitial, nil, []string{pr + ": 1501 60000"},
+		{"live unprivileged start feeds the port range rule", netns.Initial, nil, []string{pr + ": 1501 60000"},
 			[]brief{valAt(SevError, pr, 1)}, []string{"ip_unprivileged_port_start 2000 (live value)"}},
-		{"congestion control not available", sysctl.NetnsInitial, nil, []string{cc + ": bbr"},
+		{"congestion control not available", netns.Initial, nil, []string{cc + ": bbr"},
 			[]brief{valAt(SevWarning, cc, 1)}, []string{`"bbr" is not among this kernel's available algorithms (reno cubic)`}},
-		{"congestion control available", sysctl.NetnsInitial, nil, []string{cc + ": reno"}, nil, nil},
-		{"child netns: absent global key is a note", sysctl.NetnsChild, nil, []string{"net.core.netdev_budget: 600"},
+		{"congestion control available", netns.Initial, nil, []string{cc + ": reno"}, nil, nil},
+		{"child netns: absent global key is a note", netns.Child, nil, []string{"net.core.netdev_budget: 600"},
 			[]brief{keyAt(SevNote, "net.core.netdev_budget", 1)}, []string{"host-wide key, not settable from this network namespace"}},
-		{"child netns: visible global keys are notes too", sysctl.NetnsChild, nil, []string{rmemMax + ": 16777216", fileMax + ": 1000000"},
+		{"child netns: visible global keys are notes too", netns.Child, nil, []string{rmemMax + ": 16777216", fileMax + ": 1000000"},
 			[]brief{keyAt(SevNote, rmemMax, 1), keyAt(SevNote, fileMax, 2)}, []string{"host-wide"}},
-		{"child netns: namespaced key still checked", sysctl.NetnsChild, nil, []string{linear + ": 4"},
+		{"child netns: namespaced key still checked", netns.Child, nil, []string{linear + ": 4"},
 			[]brief{keyAt(SevError, linear, 1)}, []string{"not present"}},
-		{"initial netns: missing global key is an error", sysctl.NetnsInitial, nil, []string{"net.core.netdev_budget: 600"},
+		{"initial netns: missing global key is an error", netns.Initial, nil, []string{"net.core.netdev_budget: 600"},
 			[]brief{keyAt(SevError, "net.core.netdev_budget", 1)}, []string{"not present on this kernel"}},
 	}
 	for _, tt := range tests {
@@ -76,16 +77,25 @@ func TestValidateKernel(t *testing.T) {
 	}
 }
 
-// Without --kernel the same unknown key is an error even if some kernel has
-// it: tcptune cannot know.
+// Without --kernel the same net.* key outside the catalog is a warning, as
+// with --kernel when the kernel has it: every command gives one verdict, and
+// the kernel judges the value on apply (read back).
 func TestUnknownKeyWithoutKernel(t *testing.T) {
 	ds := Validate(resolve(t, profile("net.ipv4.tcp_ecn: 1")), nil)
-	check(t, ds, []brief{keyAt(SevError, "net.ipv4.tcp_ecn", 1)}, "unknown sysctl key")
+	check(t, ds, []brief{keyAt(SevWarning, "net.ipv4.tcp_ecn", 1)}, "not in tcptune's catalog")
+}
+
+// With --kernel a net.* key neither in the catalog nor on the kernel is an
+// error, with a did-you-mean.
+func TestUnknownKeyAbsentWithKernel(t *testing.T) {
+	k := fakeKernel(t, netns.Initial, hostFiles())
+	ds := Validate(resolve(t, profile("net.ipv4.tcp_tw_reuze: 1")), k)
+	check(t, ds, []brief{keyAt(SevError, "net.ipv4.tcp_tw_reuze", 1)}, "not present on this kernel", "did you mean net.ipv4.tcp_tw_reuse?")
 }
 
 // A broken root is "could not check", not a verdict on the profile.
 func TestKernelRootMissing(t *testing.T) {
-	k := &Kernel{FS: sysctl.NewFS(t.TempDir() + "/nope"), Netns: sysctl.NetnsInitial}
+	k := &Kernel{FS: sysctl.NewFS(t.TempDir() + "/nope"), Netns: netns.Initial}
 	ds := Validate(resolve(t, profile("net.core.somaxconn: 8192")), k)
 	check(t, ds, []brief{keyAt(SevWarning, "net.core.somaxconn", 1)}, "could not check the running kernel")
 }

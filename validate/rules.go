@@ -28,6 +28,35 @@ func (c *checker) rules() {
 	c.portRange()
 	c.abortOnOverflow()
 	c.synBacklog()
+	c.twReuseTimestamps()
+}
+
+var (
+	keyTwReuse    = sysctl.MustKey("net.ipv4.tcp_tw_reuse")
+	keyTimestamps = sysctl.MustKey("net.ipv4.tcp_timestamps")
+)
+
+// twReuseTimestamps: tcp_twsk_unique (net/ipv4/tcp_ipv4.c) reuses a
+// TIME-WAIT socket for a new outgoing connection only when it carries a
+// timestamp (tcptw->tw_ts_recent_stamp), so tcp_tw_reuse does nothing with
+// tcp_timestamps = 0.
+func (c *checker) twReuseTimestamps() {
+	tr, inTr := c.r.Setting(keyTwReuse)
+	ts, inTs := c.r.Setting(keyTimestamps)
+	if !inTr && !inTs {
+		return
+	}
+	reuse, _, ok1 := c.effective(keyTwReuse, 1)
+	stamps, from, ok2 := c.effective(keyTimestamps, 1)
+	if !ok1 || !ok2 || reuse[0] == 0 || stamps[0] != 0 {
+		return
+	}
+	at := tr
+	if !inTr {
+		at = ts
+	}
+	c.add(SevWarning, at, at.ValuePos, "keep net.ipv4.tcp_timestamps at 1 (or 2), or drop tcp_tw_reuse",
+		"tcp_tw_reuse = %d needs TCP timestamps, but tcp_timestamps is 0 (%s): no TIME-WAIT socket is ever reused", reuse[0], from)
 }
 
 // effective is the value a key will have after apply, for rules that need a

@@ -70,6 +70,10 @@ type Tunable struct {
 	// NetnsNote records version facts about the key's namespacing, e.g. that
 	// a global key became visible (read-only) in child namespaces.
 	NetnsNote string `json:"netns_note,omitempty"`
+	// Module is the kernel module that registers the key (nf_conntrack);
+	// without it loaded the key is absent, which is "absent", not an error:
+	// apply skips it.
+	Module string `json:"module,omitempty"`
 	// Doc is one line on what the key does, drawn from ip-sysctl.rst.
 	Doc string `json:"doc"`
 	// Source is the kernel file whose ctl_table defines the key and its

@@ -22,10 +22,14 @@ func Validate(r *profiles.Resolved, k *Kernel) []Diagnostic {
 		return nil
 	}
 	c := &checker{r: r, k: k}
+	c.shadows()
 	for _, s := range r.Settings {
 		c.setting(s)
 	}
 	c.rules()
+	if k != nil {
+		c.hazards()
+	}
 	sortDiagnostics(c.ds)
 	return c.ds
 }
@@ -40,6 +44,34 @@ type checker struct {
 	// only when an unknown key needs it.
 	kernelKeys []sysctl.Key
 	listed     bool
+	// suggested counts the unknown keys given a did-you-mean, which is
+	// bounded (maxSuggestedKeys) so a huge profile stays fast.
+	suggested int
+}
+
+// maxSuggestedKeys bounds how many unknown keys get a did-you-mean: past
+// a few dozen the list is noise, and each costs a scan of the catalog and
+// the kernel's keys.
+const maxSuggestedKeys = 32
+
+// shadows warns for every profile of the composition that hides another of
+// the same name (a user profile named like a built-in): every command that
+// loads it says so.
+func (c *checker) shadows() {
+	for _, p := range c.r.Sources {
+		if p.Shadows == "" {
+			continue
+		}
+		what := "another profile"
+		if strings.HasPrefix(p.Shadows, "builtin/") {
+			what = "the built-in profile"
+		}
+		c.ds = append(c.ds, Diagnostic{
+			Severity: SevWarning, Pos: profiles.Pos{File: p.File}, Profile: p.Name,
+			Message: fmt.Sprintf("profile %q from %s shadows %s of the same name (%s)", p.Name, p.File, what, p.Shadows),
+			Hint:    "rename the file (and its name: field) if you meant a new profile; 'tcptune list' shows which one is used",
+		})
+	}
 }
 
 func (c *checker) add(sev Severity, s profiles.Setting, pos profiles.Pos, hint, format string, args ...any) {
@@ -50,6 +82,9 @@ func (c *checker) add(sev Severity, s profiles.Setting, pos profiles.Pos, hint, 
 }
 
 func (c *checker) setting(s profiles.Setting) {
+	if !c.policy(s) {
+		return
+	}
 	t, known := Lookup(s.Key)
 	switch {
 	case !known:
@@ -65,26 +100,39 @@ func (c *checker) setting(s profiles.Setting) {
 	}
 }
 
-// unknown reports a key outside the catalog. With --kernel a key the
-// running kernel has is only a warning: tcptune cannot check its value, but
-// it is a real key.
+// unknown reports a key outside the catalog that the policy allows (net.*,
+// or granted): a warning for every command alike, since the kernel judges
+// the value on apply and tcptune reads it back. With --kernel the key must
+// also exist here.
 func (c *checker) unknown(s profiles.Setting) {
-	if c.k != nil {
-		if ok, err := c.k.FS.Exists(s.Key); err == nil && ok {
-			c.add(SevWarning, s, s.Pos, "the kernel will judge the value when it is applied",
-				"not in tcptune's catalog, but present on this kernel; its value is not checked")
-			c.kernel(s, nil)
-			return
+	hint := "the kernel judges the value when it is applied, and apply reads it back"
+	if c.k == nil || c.k.FS == nil {
+		if sug := c.suggest(s.Key); len(sug) > 0 {
+			hint = "if this is a typo, did you mean " + strings.Join(sug, " or ") + "? Otherwise " + hint
 		}
-	}
-	hint := "check the spelling; `tcptune validate --kernel` also accepts keys the running kernel has"
-	if c.k != nil {
+	} else if ok, err := c.k.FS.Exists(s.Key); err == nil && !ok && !s.IgnoreFailure {
 		hint = "check the spelling; this kernel has no such key either"
+		if sug := c.suggest(s.Key); len(sug) > 0 {
+			hint = "did you mean " + strings.Join(sug, " or ") + "?"
+		}
+		c.add(SevError, s, s.Pos, hint, "unknown sysctl key: not in tcptune's catalog and not present on this kernel (%s)", c.k.FS.FullPath(s.Key))
+		return
 	}
-	if sug := Suggest(s.Key.String(), c.listKernelKeys(s.Key)...); len(sug) > 0 {
-		hint = "did you mean " + strings.Join(sug, " or ") + "?"
+	c.add(SevWarning, s, s.Pos, hint, "not in tcptune's catalog; its value is not checked")
+	c.intSyntax(s, SevWarning)
+	if c.k != nil {
+		c.kernel(s, nil)
 	}
-	c.add(SevError, s, s.Pos, hint, "unknown sysctl key")
+}
+
+// suggest returns did-you-mean names for an unknown key, for the first
+// maxSuggestedKeys unknown keys only.
+func (c *checker) suggest(k sysctl.Key) []string {
+	if c.suggested >= maxSuggestedKeys {
+		return nil
+	}
+	c.suggested++
+	return Suggest(k.String(), c.listKernelKeys(k)...)
 }
 
 // listKernelKeys lists the running kernel's keys under the first component
@@ -115,6 +163,9 @@ func (c *checker) value(t Tunable, s profiles.Setting) {
 		return
 	case TypePorts:
 		c.portsValue(s, hint)
+		return
+	}
+	if !c.intSyntax(s, SevError) {
 		return
 	}
 	ns, err := s.Value.Ints()

@@ -59,11 +59,11 @@ func TestValidateValues(t *testing.T) {
 		{"removed key", []string{"net.ipv4.tcp_tw_recycle: 1"},
 			[]brief{keyAt(SevError, "net.ipv4.tcp_tw_recycle", 1)}, []string{"removed from the kernel in Linux 4.12", "tcp_tw_reuse"}},
 		{"unknown key with suggestion", []string{"net.ipv4.tcp_tw_reuze: 1"},
-			[]brief{keyAt(SevError, "net.ipv4.tcp_tw_reuze", 1)}, []string{"unknown sysctl key", "did you mean net.ipv4.tcp_tw_reuse?"}},
-		{"unknown key far from everything", []string{"vm.zzzzzzzzzzzz: 1"},
-			[]brief{keyAt(SevError, "vm.zzzzzzzzzzzz", 1)}, []string{"--kernel"}},
+			[]brief{keyAt(SevWarning, "net.ipv4.tcp_tw_reuze", 1)}, []string{"not in tcptune's catalog", "did you mean net.ipv4.tcp_tw_reuse?"}},
+		{"key outside the policy", []string{"vm.zzzzzzzzzzzz: 1"},
+			[]brief{keyAt(SevError, "vm.zzzzzzzzzzzz", 1)}, []string{"tcptune writes only net.*", "allow: [vm.zzzzzzzzzzzz]"}},
 		{"diagnostics sorted by position", []string{synr + ": 0", "net.ipv4.tcp_tw_reuze: 1", somax + ": abc"},
-			[]brief{valAt(SevError, synr, 1), keyAt(SevError, "net.ipv4.tcp_tw_reuze", 2), valAt(SevError, somax, 3)}, nil},
+			[]brief{valAt(SevError, synr, 1), keyAt(SevWarning, "net.ipv4.tcp_tw_reuze", 2), valAt(SevError, somax, 3)}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

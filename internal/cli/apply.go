@@ -6,17 +6,17 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/tcptune/tcptune/apply"
 	"github.com/tcptune/tcptune/doctor"
+	"github.com/tcptune/tcptune/profiles"
 	"github.com/tcptune/tcptune/sysctl"
+	"github.com/tcptune/tcptune/validate"
 )
 
 // txFlags are the paths and knobs shared by apply, rollback and status.
@@ -55,50 +55,70 @@ func newApplyCmd(g *Globals) *cobra.Command {
 	var tf txFlags
 	var dryRun, noPersist, strict, detailed bool
 	cmd := &cobra.Command{
-		Use:   "apply P...",
+		Use:   "apply P...|-f FILE",
 		Short: "Apply profiles all-or-nothing, with read-back, rollback and persistence",
 		Long: `Apply one or more profiles as one transaction.
 
-Nothing is written unless every key validates and is present and writable here.
+Nothing is written unless every key validates (the same check as 'tcptune
+validate --kernel': keys outside net.*, fs.file-max and fs.nr_open need a
+root-owned profile's allow:) and is present and writable here; a setting with
+ignore-failure, or a key of a module that is not loaded (nf_conntrack), may be
+absent and is skipped. With -f FILE and no P, the file is the profile.
 The original values are recorded durably in --state-dir before the first write;
 each write is read back, and a refused, clamped or rewritten value (or SIGINT /
-SIGTERM) restores every key already written, in reverse order. Host-wide keys
+SIGTERM, SIGHUP, SIGQUIT) restores every key already written, in reverse order. Host-wide keys
 seen from a container's network namespace are skipped ("host-wide").
 
 Unless --no-persist, the values are persisted to --persist-dir/90-tcptune.conf
 (replaced atomically), and a precedence report says which sysctl.d file wins
 each key at boot under systemd-sysctl and under procps 'sysctl --system'.
+Persistence follows the network namespace: in a child namespace whose PID 1
+runs elsewhere ('ip netns exec', 'unshare -n', --netns) boot would apply the
+file to another namespace, so nothing is persisted unless --persist-dir is
+given; inside a booted container (PID 1 in the same namespace) it is.
+Host-wide keys are never persisted from a child namespace.
 
 After raising net.core.somaxconn, the listeners whose accept queue stays
 capped at the old value are listed: restart or reconfigure them.
+
+SIGHUP (a dropped SSH session) and SIGQUIT roll back like SIGINT and SIGTERM;
+a closed output pipe (tcptune apply P | head -1) does not change the exit
+status of a committed transaction.
 
 Exit status: 0 ok, 1 error (rolled back, nothing left changed);
 with --detailed-exitcode, 2 when something changed.`,
 		Example: `  tcptune apply high-concurrency --dry-run
   tcptune apply high-concurrency fail-fast -o json --detailed-exitcode
-  tcptune apply syn-flood --no-persist`,
-		Args:              cobra.MinimumNArgs(1),
+  tcptune apply syn-flood --no-persist
+  tcptune apply -f ./web.yaml`,
+		Args:              profileRefs(g),
 		ValidArgsFunction: profileArgs(g),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			args = g.refs(args)
 			r, err := g.resolve(args)
 			if err != nil {
 				return err
 			}
 			o := tf.options(g)
+			// The same validate.Validate as every command, with what is
+			// known of this machine (kernel, listeners, tuned).
+			k := g.kernelFacts()
+			o.Validator = func(r *profiles.Resolved) []validate.Diagnostic { return validate.Validate(r, k) }
 			o.DryRun, o.NoPersist, o.StrictPersist = dryRun, noPersist, strict
+			g.persistDefault(cmd, &o)
 			if g.SysctlRoot == sysctl.DefaultRoot {
 				o.Listeners = doctorListeners{}
 			}
+			ctx, stop := transactionContext(cmdContext(cmd))
 			if k, err := strconv.Atoi(os.Getenv(envPauseAfterWrite)); err == nil && k > 0 {
-				o.AfterWrite = pauseAfter(g.Stderr, k)
+				o.AfterWrite = pauseAfter(ctx, g.Stderr, k)
 			}
-			ctx, stop := signal.NotifyContext(cmdContext(cmd), os.Interrupt, syscall.SIGTERM)
 			res, err := apply.Apply(ctx, r, o)
 			stop()
 			auditApply(g, tf.StateDir, res)
 			if res != nil {
 				if g.JSON() {
-					if jerr := writeJSON(g.Stdout, res); jerr != nil && err == nil {
+					if jerr := outputErr(writeJSON(g.Stdout, res)); jerr != nil && err == nil {
 						err = jerr
 					}
 				} else {
@@ -130,21 +150,30 @@ func cmdContext(cmd *cobra.Command) context.Context {
 	return context.Background()
 }
 
-func pauseAfter(w io.Writer, k int) func(int, sysctl.Key) {
+// pauseAfter sleeps after write k until a signal cancels ctx (or 60 s), so
+// a test can signal or kill the apply at that point of the transaction.
+func pauseAfter(ctx context.Context, w io.Writer, k int) func(int, sysctl.Key) {
 	return func(i int, key sysctl.Key) {
 		if i != k {
 			return
 		}
 		fmt.Fprintf(w, "tcptune: test hook: paused after write %d (%s)\n", i, key)
-		time.Sleep(60 * time.Second) // bounded: the test kills us long before
+		select { // bounded: the test signals or kills us long before
+		case <-ctx.Done():
+		case <-time.After(60 * time.Second):
+		}
 	}
 }
 
 func applyHint(err error, args []string) error {
 	var te *apply.TxError
 	switch {
+	case errors.Is(err, apply.ErrCrashed) && strings.Contains(err.Error(), "cannot be read"):
+		return withHint(err, "run 'tcptune status'; 'tcptune rollback --baseline' restores every key tcptune changed to its value from before tcptune, 'tcptune rollback --resolve' keeps the live values")
 	case errors.Is(err, apply.ErrCrashed):
 		return withHint(err, "run 'tcptune status', then 'tcptune rollback' (or 'tcptune rollback --resolve' to keep the live values)")
+	case errors.As(err, &te) && te.Restored && te.RecordErr != nil:
+		return withHint(err, "free space in --state-dir, then 'tcptune rollback --resolve --to %s'", te.Transaction)
 	case errors.Is(err, apply.ErrLocked):
 		return withHint(err, "wait for the other tcptune to finish, or raise --lock-wait")
 	case errors.As(err, &te) && !te.Restored:

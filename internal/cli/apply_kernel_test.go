@@ -14,6 +14,7 @@ import (
 
 	"github.com/tcptune/tcptune/apply"
 	"github.com/tcptune/tcptune/internal/nstest"
+	"github.com/tcptune/tcptune/netns"
 	"github.com/tcptune/tcptune/profiles"
 	"github.com/tcptune/tcptune/sysctl"
 )
@@ -61,7 +62,7 @@ func TestKernelApplyKilledThenRollback(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	plan, err := apply.NewPlan(r, fs, sysctl.NetnsChild)
+	plan, err := apply.NewPlan(r, fs, netns.Child)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,13 +9,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tcptune/tcptune/apply"
-	"github.com/tcptune/tcptune/profiles"
-	"github.com/tcptune/tcptune/validate"
 )
 
 func newDiffCmd(g *Globals) *cobra.Command {
 	return &cobra.Command{
-		Use:     "diff P...",
+		Use:     "diff P...|-f FILE",
 		Aliases: []string{"plan"},
 		Short:   "Show live vs desired values; writes nothing",
 		Long: `Compare the live value of every key in the profiles with the value the
@@ -26,14 +24,21 @@ Actions: set (will be written), unchanged (already equal), satisfied (an
 at-least/at-most setting the live value already meets), absent (this kernel
 has no such key), host-wide (not settable from this network namespace).
 
+The profiles are validated first, as by 'tcptune validate' (an invalid one is
+exit 1, nothing read); warnings go to stderr, among them a new
+ip_local_port_range over a live listener or Kubernetes' NodePorts, and keys
+the active tuned profile also sets. With -f FILE and no P, the file is the
+profile.
+
 Exit status: 0 in sync, 2 drift (something would be set), 1 error.`,
 		Example: `  tcptune diff high-concurrency
   tcptune plan fail-fast -o json
   tcptune diff high-concurrency fail-fast --sysctl-root /tmp/fake-proc-sys`,
-		Args:              cobra.MinimumNArgs(1),
+		Args:              profileRefs(g),
 		ValidArgsFunction: profileArgs(g),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := g.resolveValid(args)
+			args = g.refs(args)
+			r, err := g.resolveValid(args, g.kernelFacts())
 			if err != nil {
 				return err
 			}
@@ -54,27 +59,6 @@ Exit status: 0 in sync, 2 drift (something would be set), 1 error.`,
 			return nil
 		},
 	}
-}
-
-// resolveValid resolves profiles and validates them without the kernel;
-// errors stop the command (exit 1), warnings go to stderr.
-func (g *Globals) resolveValid(args []string) (*profiles.Resolved, error) {
-	r, err := g.resolve(args)
-	if err != nil {
-		return nil, err
-	}
-	ds := validate.Validate(r, nil)
-	for _, d := range ds {
-		// Notes are for 'validate'; here only what may stop or surprise.
-		if d.Severity == validate.SevError || (d.Severity == validate.SevWarning && !g.JSON()) {
-			fmt.Fprintln(g.Stderr, d.String())
-		}
-	}
-	if validate.HasErrors(ds) {
-		return nil, withHint(fmt.Errorf("%s: profile is invalid; nothing was read or written", strings.Join(args, " + ")),
-			"run 'tcptune validate %s' for details", strings.Join(args, " "))
-	}
-	return r, nil
 }
 
 // PlanJSON is the stable JSON shape of a plan (diff and apply --dry-run).

@@ -2,15 +2,20 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 
 	"github.com/tcptune/tcptune/doctor"
+	"github.com/tcptune/tcptune/netns"
+	"github.com/tcptune/tcptune/sysctl"
+	"github.com/tcptune/tcptune/validate"
 )
 
 // doctorOptions are the doctor's own flags.
@@ -19,6 +24,7 @@ type doctorOptions struct {
 	once     bool
 	procRoot string
 	netns    string
+	allNetns bool
 	trace    traceOptions
 }
 
@@ -30,6 +36,13 @@ func newDoctorCmd(g *Globals) *cobra.Command {
 		Long: `Read the kernel's own evidence (TcpExt and Tcp counters, sockstat, softnet_stat,
 and the accept queue of every listening socket) and say what is overflowing,
 on which listener, which profile or key fixes it, and what must be restarted.
+
+--all-netns does this for every network namespace on the machine that has
+listeners (found from /proc/*/ns/net and /run/netns, each once): each with its
+own somaxconn, counters and listener queues, and its owner (pod, container,
+machine, systemd unit or process, from the cgroup path). A new namespace
+starts from kernel defaults, not from the host's values: for a listener in
+another namespace the fix says so and targets that namespace.
 
 By default two readings are taken --interval apart, so findings rest on what is
 happening now rather than on counters accumulated since boot; --once reads
@@ -47,7 +60,8 @@ and nothing was found: not healthy), 1 error. With --trace: 0 no resets,
 		Example: `  tcptune doctor
   tcptune doctor --interval 30s -o json
   tcptune doctor --once
-  tcptune doctor --netns myns              # ip netns name, or /proc/PID/ns/net
+  tcptune doctor --netns myns              # ip netns name, PID, or /proc/PID/ns/net
+  tcptune doctor --all-netns --once        # every namespace with listeners: pods, containers, ip netns
   tcptune doctor --trace 30s               # name the cause of every reset
   tcptune doctor --trace 1m -o json`,
 		Annotations: map[string]string{"outputs": "text,json,prometheus"},
@@ -60,7 +74,8 @@ and nothing was found: not healthy), 1 error. With --trace: 0 no resets,
 	f.DurationVar(&o.interval, "interval", doctor.DefaultInterval, "time between the two readings")
 	f.BoolVar(&o.once, "once", false, "read once and report counters accumulated since boot")
 	f.StringVar(&o.procRoot, "proc-root", doctor.DefaultProcRoot, "proc mount to read net/* from (a fixture tree for tests)")
-	f.StringVar(&o.netns, "netns", "", "diagnose another network namespace: an ip netns NAME or a PATH such as /proc/PID/ns/net")
+	f.BoolVar(&o.allNetns, "all-netns", false, "diagnose every network namespace that has listeners (needs root)")
+	f.StringVar(&o.netns, "netns", "", "diagnose another network namespace: an ip netns NAME, a PID, or a PATH such as /proc/PID/ns/net")
 	addTraceFlags(cmd, &o.trace)
 	return cmd
 }
@@ -75,6 +90,9 @@ func runDoctor(cmd *cobra.Command, g *Globals, o *doctorOptions) error {
 	if !o.once && o.interval <= 0 {
 		return withHint(fmt.Errorf("--interval must be positive, got %s", o.interval), "use --once for the since-boot view")
 	}
+	if o.allNetns {
+		return runDoctorAll(cmd, g, o)
+	}
 	opts := doctor.Options{
 		Source:   doctor.Source{ProcRoot: o.procRoot, Sysctl: g.FS()},
 		Interval: o.interval,
@@ -86,20 +104,13 @@ func runDoctor(cmd *cobra.Command, g *Globals, o *doctorOptions) error {
 		opts.Source.Connecting = doctor.LiveConnecting
 	}
 	if o.netns != "" {
-		p, err := doctor.NetnsPath(o.netns)
+		t, err := netns.Resolve(o.netns)
 		if err != nil {
-			return withHint(err, "give an ip netns name (see 'ip netns list') or a path such as /proc/PID/ns/net")
+			return withHint(err, "give an ip netns name (see 'ip netns list'), a PID, or a path such as /proc/PID/ns/net")
 		}
-		opts.NetnsPath = p
+		opts.Netns = t
 	}
-	if !o.once && isTerminal(g.Stderr) {
-		opts.Progress = func(elapsed, total time.Duration) {
-			fmt.Fprintf(g.Stderr, "\rsampling %.1fs / %.1fs ", elapsed.Seconds(), total.Seconds())
-			if elapsed >= total {
-				fmt.Fprint(g.Stderr, "\r\033[K")
-			}
-		}
-	}
+	opts.Progress = progress(g, o)
 	w, err := doctor.Sample(cmd.Context(), opts)
 	if err != nil {
 		return withHint(fmt.Errorf("doctor: %w", err), "%s", doctorHint(o))
@@ -109,6 +120,7 @@ func runDoctor(cmd *cobra.Command, g *Globals, o *doctorOptions) error {
 	if o.procRoot == doctor.DefaultProcRoot {
 		doctor.AttachNginx(cmd.Context(), r, o.procRoot)
 	}
+	g.reportTuned()
 	if g.JSON() {
 		enc := json.NewEncoder(g.Stdout)
 		enc.SetIndent("", "  ")
@@ -127,6 +139,32 @@ func runDoctor(cmd *cobra.Command, g *Globals, o *doctorOptions) error {
 	return nil
 }
 
+// runDoctorAll is doctor --all-netns.
+func runDoctorAll(cmd *cobra.Command, g *Globals, o *doctorOptions) error {
+	switch {
+	case o.netns != "":
+		return withHint(errors.New("--all-netns and --netns exclude each other"), "drop one of them")
+	case o.procRoot != doctor.DefaultProcRoot:
+		return withHint(fmt.Errorf("--all-netns reads the live %s, not --proc-root %s", doctor.DefaultProcRoot, o.procRoot), "drop --proc-root")
+	}
+	ao := doctor.AllOptions{Interval: o.interval, Once: o.once, Progress: progress(g, o)}
+	r, err := doctor.SampleAll(cmd.Context(), ao)
+	if err != nil {
+		return withHint(fmt.Errorf("doctor --all-netns: %w", err), "entering other network namespaces needs root (CAP_SYS_ADMIN)")
+	}
+	if g.JSON() {
+		if err := writeJSON(g.Stdout, r); err != nil {
+			return err
+		}
+	} else if err := doctor.WriteAllText(g.Stdout, r); err != nil {
+		return err
+	}
+	if !r.Healthy {
+		return withExit(ExitChanges)
+	}
+	return nil
+}
+
 func doctorHint(o *doctorOptions) string {
 	switch {
 	case o.netns != "":
@@ -137,6 +175,20 @@ func doctorHint(o *doctorOptions) string {
 	return "is /proc mounted? tcptune doctor reads /proc/net/{netstat,snmp,sockstat,softnet_stat}"
 }
 
+// progress is the terminal progress indicator while sampling, nil when
+// stderr is not a terminal.
+func progress(g *Globals, o *doctorOptions) func(elapsed, total time.Duration) {
+	if o.once || !isTerminal(g.Stderr) {
+		return nil
+	}
+	return func(elapsed, total time.Duration) {
+		fmt.Fprintf(g.Stderr, "\rsampling %.1fs / %.1fs ", elapsed.Seconds(), total.Seconds())
+		if elapsed >= total {
+			fmt.Fprint(g.Stderr, "\r\033[K")
+		}
+	}
+}
+
 // isTerminal reports whether w is a terminal (for the progress indicator).
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
@@ -145,4 +197,33 @@ func isTerminal(w io.Writer) bool {
 	}
 	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
 	return err == nil
+}
+
+// reportTuned warns (stderr, so JSON stays the report) when tuned is
+// active and its [sysctl] section sets keys tcptune writes: whichever
+// starts last wins, and the operator should know.
+func (g *Globals) reportTuned() {
+	if g.SysctlRoot != sysctl.DefaultRoot && g.TunedDir == validate.DefaultTunedEtc {
+		return
+	}
+	t, err := g.tuned()
+	if err != nil {
+		fmt.Fprintf(g.Stderr, "tcptune: warning: could not read tuned's configuration: %v\n", err)
+		return
+	}
+	if !t.Active() {
+		return
+	}
+	var keys []string
+	for _, k := range t.Keys() {
+		if validate.KeyAllowed(k) == nil {
+			a, _ := t.Sets(k)
+			keys = append(keys, fmt.Sprintf("%s = %s (%s:%d)", k, a.Value, a.File, a.Line))
+		}
+	}
+	if len(keys) == 0 {
+		return
+	}
+	fmt.Fprintf(g.Stderr, "tcptune: warning: tuned profile %q sets keys a tcptune profile may also set: %s; %s\n", t.Profile, strings.Join(keys, ", "), t.Precedence())
+	fmt.Fprintf(g.Stderr, "tcptune: hint: %s; 'tcptune diff P' names the keys your profile shares with tuned\n", t.Hint())
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tcptune/tcptune/doctor"
+	"github.com/tcptune/tcptune/netns"
 	"github.com/tcptune/tcptune/reconcile"
 	"github.com/tcptune/tcptune/resettrace"
 )
@@ -36,15 +37,15 @@ func runDoctorTrace(cmd *cobra.Command, g *Globals, o *doctorOptions) error {
 	}
 	var only uint32
 	if o.netns != "" {
-		p, err := doctor.NetnsPath(o.netns)
+		t, err := netns.Resolve(o.netns)
 		if err != nil {
-			return withHint(err, "give an ip netns name (see 'ip netns list') or a path such as /proc/PID/ns/net")
+			return withHint(err, "give an ip netns name (see 'ip netns list'), a PID, or a path such as /proc/PID/ns/net")
 		}
-		var st syscall.Stat_t
-		if err := syscall.Stat(p, &st); err != nil {
-			return withHint(fmt.Errorf("network namespace %s: %w", p, err), "check the name with 'ip netns list'")
+		id, err := netns.IDOf(t.Path)
+		if err != nil {
+			return withHint(err, "check the name with 'ip netns list'")
 		}
-		only = uint32(st.Ino)
+		only = uint32(id.Ino)
 	}
 	ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()

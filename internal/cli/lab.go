@@ -238,9 +238,9 @@ func runLabScenario(ctx context.Context, g *Globals, sc *lab.Scenario, f labFlag
 	if profile == "" {
 		profile = sc.Profile
 	}
-	res, err := g.Loader().Resolve(profile)
+	res, err := g.resolveValid([]string{profile})
 	if err != nil {
-		return nil, withHint(err, "see 'tcptune list' for the profiles")
+		return nil, err
 	}
 	opts := lab.Options{Scenario: sc.Name, Resolved: res, Clients: f.Clients, Runs: f.Runs,
 		Log: g.Stderr, Verbose: f.Verbose}
@@ -294,7 +294,7 @@ func writeFileWith(path string, fn func(*os.File) error) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	t, err := renameio.NewPendingFile(path, renameio.WithPermissions(0o644))
+	t, err := renameio.NewPendingFile(path, renameio.WithPermissions(0o644), renameio.WithTempDir(filepath.Dir(path)))
 	if err != nil {
 		return err
 	}

@@ -16,7 +16,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/tcptune/tcptune/doctor"
+	"github.com/tcptune/tcptune/netns"
 )
 
 // buildTcptune builds the tcptune binary into a temporary directory: --netns
@@ -77,7 +77,7 @@ func newTestNetns(t *testing.T) string {
 			t.Errorf("ip netns del %s: %v\n%s", name, err, out)
 		}
 	})
-	path := filepath.Join(doctor.NetnsRunDir, name)
+	path := filepath.Join(netns.RunDir, name)
 	for _, host := range []string{"/proc/self/ns/net", "/proc/1/ns/net"} {
 		same, err := sameNetns(path, host)
 		if err != nil && host == "/proc/self/ns/net" {
@@ -86,6 +86,9 @@ func newTestNetns(t *testing.T) string {
 		if same {
 			t.Fatalf("REFUSING TO RUN: %s is the same namespace as %s", path, host)
 		}
+	}
+	if err := netns.Do(netns.Target{Path: path}, func() error { return netns.CheckPrivate(netns.ID{}) }); err != nil {
+		t.Fatalf("REFUSING TO RUN: %v", err)
 	}
 	return name
 }
@@ -127,19 +130,12 @@ func TestNetnsKernel(t *testing.T) {
 	if rc != ExitChanges {
 		t.Fatalf("diff --netns: exit %d, want 2\n%s%s", rc, out, stderr)
 	}
-	var plan PlanJSON
-	if err := json.Unmarshal([]byte(out), &plan); err != nil {
-		t.Fatal(err)
-	}
-	actions := map[string]string{}
-	for _, c := range plan.Changes {
-		actions[c.Key.String()] = string(c.Action)
-	}
+	actions := planActions(t, out)
 	if actions["net.core.netdev_max_backlog"] != "host-wide" || actions["net.core.somaxconn"] != "set" {
 		t.Errorf("diff --netns: want netdev_max_backlog host-wide and somaxconn set, got %v", actions)
 	}
 
-	nsPath := filepath.Join(doctor.NetnsRunDir, name)
+	nsPath := filepath.Join(netns.RunDir, name)
 	out, stderr, rc = runBin(t, bin, "apply", "fail-fast", "--netns", nsPath, "--state-dir", state, "-o", "json", "--detailed-exitcode")
 	if rc != ExitChanges {
 		t.Fatalf("apply --netns PATH: exit %d, want 2\n%s%s", rc, out, stderr)
@@ -152,7 +148,7 @@ func TestNetnsKernel(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !res.Changed || string(res.Persisted) != "null" {
-		t.Errorf("apply --netns: changed=%v persisted=%s; want changed and not persisted (--no-persist implied)", res.Changed, res.Persisted)
+		t.Errorf("apply --netns: changed=%v persisted=%s; want changed and not persisted (PID 1 runs in another namespace)", res.Changed, res.Persisted)
 	}
 	if got := nsRead(t, name, "net/ipv4/tcp_syn_retries"); got != "3" {
 		t.Errorf("tcp_syn_retries in the namespace = %s after apply, want 3", got)
@@ -203,6 +199,33 @@ func TestNetnsKernel(t *testing.T) {
 	}
 }
 
+// planActions decodes diff -o json into key -> action.
+func planActions(t *testing.T, out string) map[string]string {
+	t.Helper()
+	var plan PlanJSON
+	if err := json.Unmarshal([]byte(out), &plan); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	actions := map[string]string{}
+	for _, c := range plan.Changes {
+		actions[c.Key.String()] = string(c.Action)
+	}
+	return actions
+}
+
+// sameNetns reports whether two namespace files name one namespace.
+func sameNetns(a, b string) (bool, error) {
+	ia, err := netns.IDOf(a)
+	if err != nil {
+		return false, err
+	}
+	ib, err := netns.IDOf(b)
+	if err != nil {
+		return false, err
+	}
+	return ia == ib, nil
+}
+
 // waitSameNetns waits (bounded) until `ip netns exec` has entered the
 // namespace: before that, /proc/PID/ns/net is still the host's.
 func waitSameNetns(t *testing.T, pidPath, nsPath string) {
@@ -225,20 +248,21 @@ func TestNetnsRefusedInProcess(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q; want 1 and a refusal", code, errb.String())
 	}
 	code = Run([]string{"status", "--netns", "."}, nil, &out, &errb)
-	if code != ExitError || !strings.Contains(errb.String(), `invalid network namespace name "."`) {
+	if code != ExitError || !strings.Contains(errb.String(), `invalid network namespace: name "."`) {
 		t.Fatalf("exit %d, stderr %q; want 1 naming the bad name", code, errb.String())
 	}
 }
 
 // TestNetnsArgs: --netns is removed, and the namespace gets its own state
-// directory and no boot-time persistence unless the user chose otherwise.
+// directory unless the user chose otherwise (whether apply persists is
+// decided inside the namespace: TestNamespaceMatrix).
 func TestNetnsArgs(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
 		want []string
 	}{
 		{[]string{"apply", "p", "--netns", "x", "-o", "json"},
-			[]string{"apply", "p", "-o", "json", "--state-dir", "/var/lib/tcptune/netns/x", "--no-persist"}},
+			[]string{"apply", "p", "-o", "json", "--state-dir", "/var/lib/tcptune/netns/x"}},
 		{[]string{"apply", "--netns=x", "p", "--state-dir", "/s", "--persist-dir", "/p"},
 			[]string{"apply", "p", "--state-dir", "/s", "--persist-dir", "/p"}},
 		{[]string{"apply", "p", "--netns", "x", "--no-persist", "--state-dir", "/s"},

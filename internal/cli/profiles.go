@@ -22,11 +22,26 @@ func profileArgs(g *Globals) cobra.CompletionFunc {
 // resolve loads and composes the profiles named on the command line, with a
 // hint that lists the known profiles when one is missing.
 func (g *Globals) resolve(refs []string) (*profiles.Resolved, error) {
+	if err := checkRefs(refs); err != nil {
+		return nil, err
+	}
 	r, err := g.Loader().Resolve(refs...)
 	if err != nil {
 		return nil, resolveHint(err)
 	}
 	return r, nil
+}
+
+// checkRefs refuses a sysctl.conf line given where a profile is expected
+// ('tcptune apply net.core.somaxconn=65535'), pointing to import.
+func checkRefs(refs []string) error {
+	for _, r := range refs {
+		if strings.Contains(r, "=") && !profiles.IsPath(r) {
+			return withHint(fmt.Errorf("%q is a sysctl.conf line (key = value), not a profile", r),
+				"put such lines in a file and convert it with 'tcptune import FILE', or write a profile (README: Profile schema)")
+		}
+	}
+	return nil
 }
 
 // resolveHint adds the hint for an unknown profile.

@@ -4,10 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -30,7 +28,7 @@ func newReconcileCmd(g *Globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "reconcile P... [--interval 30s] [--mode enforce|report]",
 		Short: "Keep profiles applied: re-apply (or report) drifted keys every interval",
-		Long: `Run until SIGTERM or SIGINT, comparing live values with the profiles every
+		Long: `Run until SIGTERM, SIGINT, SIGHUP or SIGQUIT, comparing live values with the profiles every
 --interval. A key someone changed behind tcptune's back (sysctl -w, another
 package's sysctl.d file, a udev rule) is drift:
 
@@ -44,7 +42,10 @@ state is in --state-dir/reconcile.json; --textfile writes Prometheus metrics
 (tcptune_reconcile_*) for node_exporter's textfile collector, replaced
 atomically. Under systemd (Type=notify) it sends READY=1 after the first
 check, STATUS= with the drift, WATCHDOG=1 when WatchdogSec= is set, and
-STOPPING=1. Stopping never rolls the profiles back.
+STOPPING=1. Stopping never rolls the profiles back; a signal during a
+correction lets it finish first. A correction left unfinished by a reconcile
+that was killed (SIGKILL, power loss) is rolled back by the next reconcile,
+which then corrects again.
 
 Exit status: 0 after a clean stop, 1 error (bad profile or flags).`,
 		Example: `  tcptune reconcile high-concurrency --interval 30s
@@ -68,7 +69,11 @@ Exit status: 0 after a clean stop, 1 error (bad profile or flags).`,
 			}
 			ao := tf.options(g)
 			ao.NoPersist, ao.StrictPersist = noPersist, strict
-			ctx, stop := signal.NotifyContext(cmdContext(cmd), os.Interrupt, syscall.SIGTERM)
+			g.persistDefault(cmd, &ao)
+			// A correction left unfinished by a reconcile that was killed
+			// is rolled back by the next one, which then enforces again.
+			ao.Origin, ao.RecoverOwnCrash = reconcile.Origin, true
+			ctx, stop := transactionContext(cmdContext(cmd))
 			defer stop()
 			o := reconcile.Options{
 				Resolved: r, Mode: m, Interval: interval, Reader: ao.FS, Netns: ao.Netns,

@@ -4,6 +4,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -13,8 +14,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tcptune/tcptune/netns"
 	"github.com/tcptune/tcptune/profiles"
 	"github.com/tcptune/tcptune/sysctl"
+	"github.com/tcptune/tcptune/validate"
 )
 
 // Exit statuses, shared by every command.
@@ -39,6 +42,12 @@ type Globals struct {
 	ProfileDirs []string
 	Files       []string
 	NetnsKind   string // auto | initial | child
+	// tuned's paths, for the conflict report (judge.go).
+	TunedDir     string
+	TunedLibDirs []string
+	TunedRunDir  string
+
+	detected *netns.Here // the live namespace, once asked
 
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
@@ -72,13 +81,19 @@ func withHint(err error, format string, args ...any) error {
 
 // Run executes tcptune with args and returns the exit status.
 func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return RunContext(context.Background(), args, stdin, stdout, stderr)
+}
+
+// RunContext is Run with a context that long-running commands (reconcile)
+// stop on, so tests can run them in-process for a bounded time.
+func RunContext(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	g := &Globals{Stdin: stdin, Stdout: stdout, Stderr: stderr}
 	root := newRootCmd(g)
 	root.SetArgs(args)
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	err := root.Execute()
+	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return ExitOK
 	}
@@ -110,6 +125,8 @@ var commands = []func(*Globals) *cobra.Command{
 	newApplyCmd, newRollbackCmd, newStatusCmd,
 	newLabCmd,
 	newReconcileCmd, newSystemdCmd,
+	newImportCmd,
+	newExportCmd,
 }
 
 // NewRootCmd returns the command tree with the process's standard streams,
@@ -153,7 +170,10 @@ Exit status: 0 ok / in sync, 1 error, 2 drift or changes (see each command).`,
 	pf.StringVarP(&g.Output, "output", "o", "text", "output format: text|json (status, doctor --trace: also prometheus)")
 	pf.StringSliceVar(&g.ProfileDirs, "profile-dir", []string{DefaultProfileDir}, "directories of user profiles (*.yaml)")
 	pf.StringArrayVarP(&g.Files, "file", "f", nil, "load a profile from FILE (repeatable); its name becomes usable as P")
-	pf.StringVar(&g.NetnsKind, "netns-kind", "auto", "network namespace kind for host-wide keys: auto|initial|child (on /proc/sys the kernel is asked and only child is honoured; a fake root counts as initial unless child)")
+	pf.StringVar(&g.NetnsKind, "netns-kind", "auto", "network namespace kind for host-wide keys: auto|initial|child (on /proc/sys the kernel decides; child makes it stricter, initial asserts the host's namespace and is an error in a child one; a fake root counts as initial unless child)")
+	pf.StringVar(&g.TunedDir, "tuned-dir", validate.DefaultTunedEtc, "tuned's configuration directory (active_profile, tuned-main.conf), for the conflict report")
+	pf.StringSliceVar(&g.TunedLibDirs, "tuned-lib-dir", []string{validate.DefaultTunedLib}, "tuned's profile directories after --tuned-dir")
+	pf.StringVar(&g.TunedRunDir, "tuned-run-dir", "/run/tuned", "tuned's runtime directory (tuned.pid says it runs)")
 	_ = root.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json", "prometheus"}, cobra.ShellCompDirectiveNoFileComp))
 	for _, c := range commands {
 		root.AddCommand(c(g))
@@ -178,7 +198,7 @@ func (g *Globals) check(cmd *cobra.Command) error {
 	default:
 		return withHint(fmt.Errorf("unknown --netns-kind %q", g.NetnsKind), "allowed values: auto, initial, child")
 	}
-	return nil
+	return g.checkNetnsKind()
 }
 
 // FS returns the sysctl tree the command works on.
@@ -186,26 +206,53 @@ func (g *Globals) FS() *sysctl.FS { return sysctl.NewFS(g.SysctlRoot) }
 
 // Netns returns the network namespace kind for host-wide key handling.
 //
-// On the real /proc/sys the kernel is asked, and --netns-kind can only make
-// things stricter (child): claiming "initial" inside a container would let a
+// On the real /proc/sys the kernel facts decide (netns.Detect), and an
+// answer they cannot give counts as child: "could not tell" must never let a
 // host-wide key such as fs.file-max, writable from a child namespace, change
-// the host. On a fake root --netns-kind decides (default initial).
-func (g *Globals) Netns() sysctl.NetnsKind {
-	if g.SysctlRoot == sysctl.DefaultRoot {
-		if g.NetnsKind == "child" {
-			return sysctl.NetnsChild
-		}
-		return sysctl.DetectNetns("/proc")
-	}
+// the host. --netns-kind child is always honoured; --netns-kind initial is an
+// assertion that check() has already verified against the facts (it settles
+// only "could not tell"). On a fake root --netns-kind decides (default
+// initial).
+func (g *Globals) Netns() netns.Kind {
 	if g.NetnsKind == "child" {
-		return sysctl.NetnsChild
+		return netns.Child
 	}
-	return sysctl.NetnsInitial
+	if g.SysctlRoot != sysctl.DefaultRoot {
+		return netns.Initial
+	}
+	if g.NetnsKind == "initial" || g.here().Kind == netns.Initial {
+		return netns.Initial
+	}
+	return netns.Child
+}
+
+// here is what the kernel says about the live namespace, read once.
+func (g *Globals) here() netns.Here {
+	if g.detected == nil {
+		h := netns.Detect(sysctl.DefaultRoot)
+		g.detected = &h
+	}
+	return *g.detected
+}
+
+// checkNetnsKind refuses --netns-kind initial on the live /proc/sys when the
+// kernel says this is a child namespace: a DaemonSet pod that lost
+// hostNetwork must fail loudly, not tune its own namespace as if it were the
+// node's.
+func (g *Globals) checkNetnsKind() error {
+	if g.NetnsKind != "initial" || g.SysctlRoot != sysctl.DefaultRoot {
+		return nil
+	}
+	if h := g.here(); h.Kind == netns.Child {
+		return withHint(fmt.Errorf("--netns-kind initial, but %s is a child network namespace: %s", h.Self, h.Reason),
+			"run tcptune in the host's network namespace (hostNetwork: true in Kubernetes), or drop --netns-kind so host-wide keys are reported as host-wide")
+	}
+	return nil
 }
 
 // Loader returns the profile loader for the shared flags.
 func (g *Globals) Loader() *profiles.Loader {
-	return &profiles.Loader{Dirs: g.ProfileDirs, Files: g.Files}
+	return &profiles.Loader{Dirs: g.ProfileDirs, Files: g.Files, StrictPerms: profiles.StrictPermsDefault()}
 }
 
 // JSON reports whether JSON output was asked for.

@@ -9,6 +9,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/tcptune/tcptune/profiles"
+	"github.com/tcptune/tcptune/validate"
 )
 
 func newShowCmd(g *Globals) *cobra.Command {
@@ -24,12 +25,15 @@ larger value and two at-most the smaller; the overrides are listed.
 Exit status: 0, or 1 if a profile is unknown or malformed.`,
 		Example: `  tcptune show high-concurrency
   tcptune show high-concurrency fail-fast -o json`,
-		Args:              cobra.MinimumNArgs(1),
+		Args:              profileRefs(g),
 		ValidArgsFunction: profileArgs(g),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := g.resolve(args)
+			r, err := g.resolve(g.refs(args))
 			if err != nil {
 				return err
+			}
+			for _, d := range validate.Shadows(r) {
+				fmt.Fprintln(g.Stderr, d.String())
 			}
 			if g.JSON() {
 				return writeJSON(g.Stdout, resolvedJSON(r))
@@ -47,6 +51,8 @@ type settingJSON struct {
 	Reason  string `json:"reason"`
 	Profile string `json:"profile"`
 	Source  string `json:"source"`
+	// IgnoreFailure: sysctl.d's "-key"; omitted when false.
+	IgnoreFailure bool `json:"ignore_failure,omitempty"`
 }
 
 func resolvedJSON(r *profiles.Resolved) any {
@@ -60,7 +66,7 @@ func resolvedJSON(r *profiles.Resolved) any {
 		out.Overrides = []profiles.Override{}
 	}
 	for _, s := range r.Settings {
-		out.Settings = append(out.Settings, settingJSON{s.Key.String(), s.Value.String(), string(s.Op), s.Reason, s.Profile, s.Pos.String()})
+		out.Settings = append(out.Settings, settingJSON{s.Key.String(), s.Value.String(), string(s.Op), s.Reason, s.Profile, s.Pos.String(), s.IgnoreFailure})
 	}
 	return out
 }
@@ -80,7 +86,7 @@ func resolvedYAML(r *profiles.Resolved) string {
 	for _, s := range r.Settings {
 		fmt.Fprintf(&b, "  %s:  # from %s (%s)\n", s.Key, s.Profile, s.Pos)
 		v := s.Value.String()
-		if _, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil && strconv.FormatInt(n, 10) == v {
 			fmt.Fprintf(&b, "    value: %s\n", v)
 		} else {
 			fmt.Fprintf(&b, "    value: %s\n", yamlScalar(v))
@@ -88,6 +94,9 @@ func resolvedYAML(r *profiles.Resolved) string {
 		fmt.Fprintf(&b, "    op: %s\n", s.Op)
 		if s.Reason != "" {
 			fmt.Fprintf(&b, "    reason: %s\n", yamlScalar(s.Reason))
+		}
+		if s.IgnoreFailure {
+			b.WriteString("    ignore-failure: true\n")
 		}
 	}
 	return b.String()

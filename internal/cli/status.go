@@ -28,7 +28,12 @@ records journald has, available without it). Writes nothing.
 -o prometheus prints tcptune_* metrics for node_exporter's textfile
 collector (docs/contract.md lists them); the exit status is the same.
 
-Exit status: 0 in sync, 2 drift or a crashed transaction, 1 error.`,
+A corrupt record (emptied by a power loss, garbled by a dying disk, or
+tampered with) is listed as CORRUPT with the way out; nothing is ever written
+from it.
+
+Exit status: 0 in sync, 2 drift, a crashed transaction or a corrupt record,
+1 error.`,
 		Args:        cobra.NoArgs,
 		Annotations: map[string]string{"outputs": "text,json,prometheus"},
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -64,7 +69,7 @@ Exit status: 0 in sync, 2 drift or a crashed transaction, 1 error.`,
 					printStatus(g, full)
 				}
 			}
-			if st.Drift || len(st.Crashed) > 0 {
+			if st.Drift || len(st.Crashed) > 0 || len(st.Corrupt) > 0 {
 				return withExit(ExitChanges)
 			}
 			return nil
@@ -87,7 +92,16 @@ type statusJSON struct {
 
 func printStatus(g *Globals, full statusJSON) {
 	st, w := full.Status, g.Stdout
+	corrupt := map[string]bool{}
+	for _, c := range st.Corrupt {
+		corrupt[c.ID] = true
+		fmt.Fprintf(w, "CORRUPT: transaction %s (%s) cannot be read: %s\n  nothing is written from it; 'tcptune rollback --baseline' restores every key tcptune changed to its value from before tcptune, 'tcptune rollback --resolve --to %s' keeps the live values\n",
+			c.ID, c.State, c.Error, c.ID)
+	}
 	for _, c := range st.Crashed {
+		if corrupt[c.ID] {
+			continue
+		}
 		fmt.Fprintf(w, "CRASHED: transaction %s (%s, pid %d) is %s: run 'tcptune rollback' (or --resolve)\n",
 			c.ID, strings.Join(c.Profiles, "+"), c.PID, c.State)
 	}
@@ -125,6 +139,8 @@ func printStatus(g *Globals, full statusJSON) {
 			run = fmt.Sprintf("NOT RESPONDING (pid %d; no check for more than its interval)", rs.PID)
 		case rs.Running:
 			run = fmt.Sprintf("running (pid %d)", rs.PID)
+		case rs.Died:
+			run = fmt.Sprintf("DIED (pid %d is gone without stopping cleanly)", rs.PID)
 		}
 		fmt.Fprintf(w, "\nreconcile: %s, %s every %s, %d checks, %d corrections, %d errors\n",
 			run, rs.Mode, rs.Interval, rs.Checks, rs.Corrections, rs.Errors)

@@ -11,7 +11,7 @@ import (
 
 	"github.com/tcptune/tcptune/apply"
 	"github.com/tcptune/tcptune/internal/fakeroot"
-	"github.com/tcptune/tcptune/sysctl"
+	"github.com/tcptune/tcptune/netns"
 	"github.com/tcptune/tcptune/systemd"
 )
 
@@ -91,7 +91,7 @@ func TestAuditApplyRollbackAndPersist(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := apply.Options{FS: g.FS(), Netns: sysctl.NetnsInitial, StateDir: state, PersistDir: persist,
+	o := apply.Options{FS: g.FS(), Netns: netns.Initial, StateDir: state, PersistDir: persist,
 		SearchDirs: []string{persist}, SysctlConf: filepath.Join(dir, "sysctl.conf")}
 	res, err := apply.Apply(context.Background(), r, o)
 	if err != nil {

@@ -10,11 +10,11 @@
 //		// here the process is in a fresh network namespace; verified
 //	}
 //
-// The parent re-executes the test binary for just this test with
-// CLONE_NEWNET, so the body runs in a brand-new network namespace with only a
-// loopback device. Before returning true, the child checks that its namespace
-// differs from the parent's (passed down by inode) and from PID 1's when that
-// is readable, and fails loudly otherwise. Without root the test is skipped
+// The parent re-executes the test binary for just this test in a brand-new
+// network namespace (netns.Isolate) with only a loopback device. Before
+// returning true, the child runs netns.CheckPrivate: its namespace must differ
+// from the parent's (passed down by identity) and from PID 1's when that is
+// readable, and the kernel facts must not call it the initial one. Without root the test is skipped
 // with a message, unless TCPTUNE_REQUIRE_NETNS=1 (set by `make test` when it
 // runs as root), in which case a missing namespace fails the test.
 package nstest
@@ -25,15 +25,13 @@ import (
 	"os/exec"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 
-	"github.com/tcptune/tcptune/internal/netnsguard"
+	"github.com/tcptune/tcptune/netns"
 )
 
 const (
 	envChild   = "TCPTUNE_NSTEST_CHILD"
-	envHostNS  = "TCPTUNE_NSTEST_PARENT_NETNS"
 	envRequire = "TCPTUNE_REQUIRE_NETNS"
 )
 
@@ -59,16 +57,14 @@ func InPrivateNetns(t *testing.T) bool {
 		}
 		t.Skipf("SKIPPED kernel test (needs a private network namespace): %s", reason)
 	}
-	self, err := netnsguard.Self()
-	if err != nil {
+	cmd := exec.Command(os.Args[0], "-test.run", runPattern(t.Name()), "-test.v", "-test.count=1")
+	cmd.Env = append(os.Environ(), envChild+"="+t.Name())
+	if _, err := netns.Isolate(cmd); err != nil {
 		t.Fatalf("nstest: %v", err)
 	}
-	cmd := exec.Command(os.Args[0], "-test.run", runPattern(t.Name()), "-test.v", "-test.count=1")
-	cmd.Env = append(os.Environ(), envChild+"="+t.Name(), envHostNS+"="+self)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET, Pdeathsig: syscall.SIGKILL}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	err = cmd.Run()
+	err := cmd.Run()
 	if testing.Verbose() || err != nil {
 		t.Logf("output of %s in a private network namespace:\n%s", t.Name(), indent(out.String()))
 	}
@@ -86,13 +82,16 @@ func InPrivateNetns(t *testing.T) bool {
 // in any code that runs in a namespace it believes private.
 func Guard(t testing.TB) {
 	t.Helper()
-	if err := netnsguard.CheckPrivate(os.Getenv(envHostNS)); err != nil {
+	if netns.Parent().IsZero() {
+		t.Fatalf("nstest: REFUSING TO RUN: not started by netns.Isolate (no parent namespace recorded)")
+	}
+	if err := netns.CheckPrivate(netns.Parent()); err != nil {
 		t.Fatalf("nstest: REFUSING TO RUN: %v", err)
 	}
 }
 
 // LoopbackUp sets lo up in the current network namespace.
-func LoopbackUp() error { return netnsguard.LoopbackUp() }
+func LoopbackUp() error { return netns.LoopbackUp() }
 
 func unavailable() string {
 	if os.Geteuid() != 0 {

@@ -1,0 +1,120 @@
+// Package safefile reads and opens the files tcptune finds on disk without
+// letting the disk decide how long it waits or how much it reads: a FIFO
+// where a file is expected would block open(2) and read(2) forever (holding
+// the lock, deaf to SIGTERM), a link to /dev/zero would read until memory
+// runs out. Every open is O_NONBLOCK, followed by fstat: anything but a
+// regular file is refused, and reads stop at a size limit.
+package safefile
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// ErrNotRegular: the path is a FIFO, device, socket or directory.
+var ErrNotRegular = errors.New("not a regular file")
+
+// ErrTooLarge: the file is larger than the caller's limit.
+var ErrTooLarge = errors.New("file too large")
+
+// Follow says whether a symlink at the path itself is followed.
+type Follow bool
+
+const (
+	// FollowLinks follows a symlink (sysctl.d files may be links).
+	FollowLinks Follow = true
+	// NoFollow refuses a symlink at the last component (ELOOP): files
+	// tcptune itself owns (records, audit log, state) are never links.
+	NoFollow Follow = false
+)
+
+// Open opens path read-only without blocking and returns it only when it is
+// a regular file. The file is left in blocking mode for reading (O_NONBLOCK
+// has no effect on regular files).
+func Open(path string, follow Follow) (*os.File, error) {
+	flags := os.O_RDONLY | unix.O_NONBLOCK | unix.O_CLOEXEC
+	if follow == NoFollow {
+		flags |= unix.O_NOFOLLOW
+	}
+	f, err := os.OpenFile(path, flags, 0)
+	if follow == FollowLinks && err != nil {
+		return nil, err // ELOOP here is a loop of links, not a refusal
+	}
+	return regular(f, err)
+}
+
+// regular returns f when it is a regular file; otherwise it closes f. A
+// symlink refused by O_NOFOLLOW (ELOOP) is reported as ErrNotRegular.
+func regular(f *os.File, err error) (*os.File, error) {
+	if err != nil {
+		var pe *fs.PathError
+		if errors.Is(err, unix.ELOOP) && errors.As(err, &pe) {
+			return nil, fmt.Errorf("%s: is a symlink; tcptune never follows one here: %w", pe.Path, ErrNotRegular)
+		}
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("%s: is a %s: %w", f.Name(), kind(st.Mode()), ErrNotRegular)
+	}
+	return f, nil
+}
+
+// ReadFile reads a regular file of at most limit bytes.
+func ReadFile(path string, limit int64, follow Follow) ([]byte, error) {
+	f, err := Open(path, follow)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%s: larger than %d bytes: %w", path, limit, ErrTooLarge)
+	}
+	return b, nil
+}
+
+// OpenAppend opens (creating with perm) a regular file for appending,
+// without following a symlink and without blocking on a FIFO.
+func OpenAppend(path string, perm fs.FileMode) (*os.File, error) {
+	return regular(os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, perm))
+}
+
+func kind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "FIFO"
+	case m&fs.ModeDevice != 0:
+		return "device"
+	case m&fs.ModeSocket != 0:
+		return "socket"
+	case m.IsDir():
+		return "directory"
+	}
+	return m.Type().String()
+}
+
+// ReadDirNames lists a directory, unsorted, without blocking: O_DIRECTORY
+// makes a FIFO (or any non-directory) at the path fail with ENOTDIR
+// instead of opening it.
+func ReadDirNames(dir string) ([]string, error) {
+	d, err := os.OpenFile(dir, os.O_RDONLY|unix.O_DIRECTORY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	return d.Readdirnames(-1)
+}
