@@ -7,6 +7,8 @@
 #   make bench     Go benchmarks + whole-process comparison with procps -> docs/bench-results.md (root, hyperfine)
 #   make install   binary, profiles dir, man pages, completions (PREFIX, DESTDIR)
 #   make deb       dist/tcptune_VERSION_ARCH.deb (nfpm through go run)
+#   make bench-trace  reset tracer events/s in a private network namespace -> docs/bench-trace-results.md (root)
+#   make bpf       regenerate resettrace's BPF object and Go bindings (bpftool, clang, libbpf-dev)
 #   make boot-test the .deb in booted systemd-nspawn containers, across reboots (root; part of make test)
 GO       ?= go
 PREFIX   ?= /usr/local
@@ -20,7 +22,7 @@ LDFLAGS  := -X github.com/tcptune/tcptune/internal/cli.Version=$(VERSION)
 # Kernel tests need root for unshare(CLONE_NEWNET); as root they must not be skipped.
 REQUIRE_NETNS := $(shell [ "$$(id -u)" = 0 ] && echo 1 || echo 0)
 
-.PHONY: all build test test-deps lint fuzz install clean lab bench deb boot-test
+.PHONY: all build test test-deps lint fuzz install clean lab bench deb boot-test bpf bench-trace
 
 all: build
 
@@ -67,10 +69,19 @@ deb: build
 	packaging/build-deb.sh bin/tcptune dist $(DEB_VERSION)
 
 lab: build
-	./bin/tcptune lab all --runs $(LABRUNS) --readme README.md --markdown docs/lab-results.md --json docs/lab-results.json
+	$(GO) build -o bin/tcptune-lab-httpclient ./cmd/tcptune-lab-httpclient
+	./bin/tcptune lab all --runs $(LABRUNS) --readme README.md --markdown docs/lab-results.md --json docs/lab-results.json --svg-dir docs
 
 bench: build
 	BIN=bin/tcptune bash scripts/bench.sh
+
+bench-trace:
+	GO=$(GO) bash scripts/bench-trace.sh
+
+# The generated object is committed: building tcptune needs no clang.
+bpf:
+	bpftool btf dump file /sys/kernel/btf/vmlinux format c > resettrace/bpf/vmlinux.h
+	cd resettrace && $(GO) generate ./
 
 clean:
 	rm -rf bin

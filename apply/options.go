@@ -47,8 +47,15 @@ type Listener struct {
 	// PID and Process own the socket; 0 and "" when unknown.
 	PID     int    `json:"pid,omitempty"`
 	Process string `json:"process,omitempty"`
-	// Inode is the socket's inode, for the source's own owner lookup.
+	// Inode is the socket's inode, for the source's own owner lookup; Port
+	// its local port, for the application's own configuration.
 	Inode uint32 `json:"-"`
+	Port  uint16 `json:"-"`
+	// AppBacklog is the backlog the application asks listen() for, when
+	// known (nginx's listen ... backlog=N from nginx -T); AppBacklogFrom
+	// says where it comes from.
+	AppBacklog     *uint32 `json:"app_backlog,omitempty"`
+	AppBacklogFrom string  `json:"app_backlog_from,omitempty"`
 }
 
 // OwnerNamer is implemented by a ListenerSource whose Listeners leaves PID

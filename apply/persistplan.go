@@ -176,10 +176,10 @@ func (o Options) restartList(ctx context.Context, toSet []Change, res *Result) {
 			}
 		}
 		if n, ok := o.Listeners.(OwnerNamer); ok && len(capped) > 0 {
-			n.NameOwners(ctx, capped) // only these need a name
+			n.NameOwners(ctx, capped) // only these need a name (and their application's backlog)
 		}
 		for _, l := range capped {
-			res.Restart = append(res.Restart, RestartEntry{Listener: l, NewLimit: uint32(after[0])})
+			res.Restart = append(res.Restart, predictRestart(l, before[0], after[0]))
 		}
 	}
 }

@@ -82,7 +82,17 @@ type Persisted struct {
 // somaxconn until its program listens again.
 type RestartEntry struct {
 	Listener
+	// NewLimit is the new somaxconn: the most a restart can give.
 	NewLimit uint32 `json:"new_limit"`
+	// PredictedLimit is the limit the listener gets when it listens again,
+	// min(its application's backlog, the new somaxconn); null when the
+	// application's backlog is unknown.
+	PredictedLimit *uint32 `json:"predicted_limit"`
+	// Prediction says how PredictedLimit was found, or that it depends on
+	// the application.
+	Prediction string `json:"prediction"`
+	// AppFix is the application-side change a restart alone does not make.
+	AppFix string `json:"app_fix,omitempty"`
 }
 
 // Result is what Apply did, in the stable JSON shape documented in

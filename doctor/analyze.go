@@ -7,15 +7,24 @@ import (
 
 // Report is the doctor's answer.
 type Report struct {
-	Mode            string           `json:"mode"` // "interval" or "since_boot"
-	IntervalSeconds float64          `json:"interval_seconds,omitempty"`
-	Netns           string           `json:"netns,omitempty"`
-	Healthy         bool             `json:"healthy"`
-	Findings        []Finding        `json:"findings"`
-	Listeners       []ListenerReport `json:"listeners"`
+	Mode            string  `json:"mode"` // "interval" or "since_boot"
+	IntervalSeconds float64 `json:"interval_seconds,omitempty"`
+	Netns           string  `json:"netns,omitempty"`
+	// Result: "healthy", "findings", or "unknown" (a source could not be
+	// read and nothing was found: not healthy). Healthy is Result ==
+	// "healthy".
+	Result    string           `json:"result"`
+	Healthy   bool             `json:"healthy"`
+	Findings  []Finding        `json:"findings"`
+	Listeners []ListenerReport `json:"listeners"`
 	// Unavailable lists what could not be read: the report is silent about
 	// it, which is not the same as healthy.
 	Unavailable []Unavailable `json:"unavailable"`
+	// Nginx is the configuration of the nginx owning a listener (nginx -T),
+	// when there is one (AttachNginx).
+	Nginx *NginxConfig `json:"nginx,omitempty"`
+	// Notes are facts about the report itself (a context source not read).
+	Notes []string `json:"notes,omitempty"`
 }
 
 // ListenerReport is a listener with what both readings say about it.
@@ -28,6 +37,10 @@ type ListenerReport struct {
 	// BelowSomaxconn: max_queue < net.core.somaxconn, so raising somaxconn
 	// alone does not help this listener.
 	BelowSomaxconn bool `json:"below_somaxconn"`
+	// DropsDelta: connections this listener refused with a full queue over
+	// the interval (since the socket was created with --once), from its
+	// own drop counter: a burst between two readings still names it.
+	DropsDelta *uint64 `json:"drops_delta,omitempty"`
 }
 
 // Listener statuses.
@@ -51,6 +64,9 @@ var rules = []rule{
 	timeWaitOverflowRule,
 	orphanRule,
 	tcpMemoryRule,
+	keepaliveRaceRule,
+	resetsReceivedRule,
+	deadBackendRule,
 	riskySettingRule,
 }
 
@@ -65,7 +81,8 @@ func Analyze(w *Window) *Report {
 	for _, rl := range rules {
 		r.Findings = append(r.Findings, rl(w, r.Listeners)...)
 	}
-	r.Healthy = len(r.Findings) == 0
+	tellSynBurst(w, r.Findings)
+	markApplied(w, r.Findings)
 	r.Unavailable = append(r.Unavailable, w.After.Unavailable...)
 	if w.Before != nil {
 		for _, u := range w.Before.Unavailable {
@@ -74,6 +91,8 @@ func Analyze(w *Window) *Report {
 			}
 		}
 	}
+	r.Result = result(r)
+	r.Healthy = r.Result == ResultHealthy
 	return r
 }
 
@@ -102,7 +121,27 @@ func mergeListeners(w *Window) []ListenerReport {
 			add(l)
 		}
 	}
+	before := map[uint32]*uint32{}
+	if w.Before != nil {
+		for _, l := range w.Before.Listeners {
+			if l.Inode != 0 {
+				before[l.Inode] = l.Drops
+			}
+		}
+	}
 	for i := range out {
+		if p, ok := w.Peaks[out[i].Inode]; ok && out[i].Inode != 0 {
+			out[i].PeakQueue = max(out[i].PeakQueue, p)
+		}
+		if a := out[i].Drops; a != nil {
+			if w.Before == nil {
+				d := uint64(*a)
+				out[i].DropsDelta = &d
+			} else if b := before[out[i].Inode]; b != nil && *a >= *b {
+				d := uint64(*a - *b)
+				out[i].DropsDelta = &d
+			}
+		}
 		out[i].Status = queueStatus(out[i].PeakQueue, out[i].MaxQueue)
 		out[i].BelowSomaxconn = haveSomax && int64(out[i].MaxQueue) < somax
 	}
@@ -127,11 +166,12 @@ func queueStatus(q, max uint32) string {
 	return StatusOK
 }
 
-// busy returns the listeners at or near their limit.
+// busy returns the listeners at or near their limit, or that refused
+// connections with a full queue in the window (their drop counter rose).
 func busy(ls []ListenerReport) []ListenerReport {
 	var out []ListenerReport
 	for _, l := range ls {
-		if l.Status != StatusOK {
+		if l.Status != StatusOK || l.DropsDelta != nil && *l.DropsDelta > 0 {
 			out = append(out, l)
 		}
 	}

@@ -74,6 +74,13 @@ var (
 	})
 )
 
+// OwnerFromCgroup names the owner of a process from its cgroup path: kind
+// "pod" (name the pod UID, container the container in it), "container"
+// (name runtime:id), "machine", "unit", or "" when the path names none. It
+// is the one reading of cgroup paths: doctor --all-netns and doctor --trace
+// both ask it.
+func OwnerFromCgroup(path string) (kind, name, container string) { return ownerFromCgroup(path) }
+
 // ownerFromCgroup names the owner from a cgroup path such as
 // /kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod<uid>.slice/cri-containerd-<id>.scope.
 func ownerFromCgroup(path string) (kind, name, container string) {

@@ -2,7 +2,6 @@ package doctor
 
 import (
 	"fmt"
-	"sync"
 
 	"github.com/tcptune/tcptune/profiles"
 	"github.com/tcptune/tcptune/sysctl"
@@ -56,6 +55,9 @@ type Fix struct {
 	// Restart names what must be restarted for the fix to take effect
 	// ("" when nothing).
 	Restart string `json:"restart,omitempty"`
+	// AlreadyApplied: every key of Profile already has its value here, so
+	// there is nothing to apply (Command is then empty).
+	AlreadyApplied bool `json:"already_applied,omitempty"`
 	// Note qualifies where the fix applies (doctor --all-netns: a
 	// namespace that host tuning does not reach).
 	Note string `json:"note,omitempty"`
@@ -71,30 +73,11 @@ type FixKey struct {
 	HostWide bool `json:"host_wide,omitempty"`
 }
 
-var (
-	builtinOnce sync.Once
-	builtin     map[string]map[sysctl.Key]sysctl.Value
-)
-
 // builtinValue returns the value profile sets for k, read from the embedded
 // profiles so the doctor never drifts from what `tcptune apply` would do.
 func builtinValue(profile string, k sysctl.Key) (sysctl.Value, bool) {
-	builtinOnce.Do(func() {
-		builtin = map[string]map[sysctl.Key]sysctl.Value{}
-		ps, err := profiles.Builtins()
-		if err != nil {
-			return
-		}
-		for _, p := range ps {
-			m := map[sysctl.Key]sysctl.Value{}
-			for _, s := range p.Settings {
-				m[s.Key] = s.Value
-			}
-			builtin[p.Name] = m
-		}
-	})
-	v, ok := builtin[profile][k]
-	return v, ok
+	s, ok := builtinSetting(profile, k)
+	return s.Value, ok
 }
 
 // profileFix names profile and the keys of it that matter for a finding.

@@ -28,6 +28,10 @@ type Listener struct {
 	// right to read its fds).
 	PID     int    `json:"pid,omitempty"`
 	Process string `json:"process,omitempty"`
+	// Drops is the socket's drop counter (sk_drops, SK_MEMINFO_DROPS; the
+	// "d" of ss -ltnm): for a listener, every connection it refused with a
+	// full queue (tcp_listendrop). Absent when the kernel did not report it.
+	Drops *uint32 `json:"drops,omitempty"`
 }
 
 // Endpoint returns "address:port" ("[::]:80" for IPv6).
@@ -44,6 +48,8 @@ const (
 	tcpListen          = 10
 	sizeofInetDiagReq  = 56 // struct inet_diag_req_v2
 	sizeofInetDiagMsg  = 72 // struct inet_diag_msg
+	inetDiagSkmeminfo  = 7  // INET_DIAG_SKMEMINFO (include/uapi/linux/inet_diag.h): u32[SK_MEMINFO_VARS]
+	skMeminfoDrops     = 8  // SK_MEMINFO_DROPS (include/uapi/linux/sock_diag.h)
 	maxDumpInterrupted = 3
 )
 
@@ -107,12 +113,13 @@ func dumpListeners(family uint8) ([]Listener, error) {
 }
 
 // inetDiagListenRequest builds a struct inet_diag_req_v2 for TCP sockets of
-// family in state LISTEN, no extensions, wildcard socket id.
+// family in state LISTEN, wildcard socket id, with the socket memory info
+// extension (for the drop counter).
 func inetDiagListenRequest(family uint8) []byte {
 	b := make([]byte, sizeofInetDiagReq)
 	b[0] = family
 	b[1] = unix.IPPROTO_TCP
-	b[2] = 0 // idiag_ext: the queue lengths are in the base message
+	b[2] = 1 << (inetDiagSkmeminfo - 1) // idiag_ext; the queue lengths are in the base message
 	binary.NativeEndian.PutUint32(b[4:8], 1<<tcpListen)
 	return b
 }
@@ -147,7 +154,30 @@ func parseInetDiagMsg(b []byte) (diagListener, error) {
 	l.Queue = n.Uint32(b[56:60])
 	l.MaxQueue = n.Uint32(b[60:64])
 	l.Inode = n.Uint32(b[68:72])
+	l.Drops = skmeminfoDrops(b[sizeofInetDiagMsg:])
 	return l, nil
+}
+
+// skmeminfoDrops finds INET_DIAG_SKMEMINFO among the attributes after the
+// message and returns its SK_MEMINFO_DROPS, nil when absent.
+func skmeminfoDrops(attrs []byte) *uint32 {
+	n := binary.NativeEndian
+	for len(attrs) >= 4 {
+		alen, typ := int(n.Uint16(attrs[0:2])), n.Uint16(attrs[2:4])
+		if alen < 4 || alen > len(attrs) {
+			return nil
+		}
+		if typ == inetDiagSkmeminfo && alen >= 4+4*(skMeminfoDrops+1) {
+			v := n.Uint32(attrs[4+4*skMeminfoDrops:])
+			return &v
+		}
+		alen = (alen + 3) &^ 3
+		if alen > len(attrs) {
+			return nil
+		}
+		attrs = attrs[alen:]
+	}
+	return nil
 }
 
 func familyName(f uint8) string {

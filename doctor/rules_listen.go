@@ -181,8 +181,15 @@ func synFloodRule(w *Window, _ []ListenerReport) []Finding {
 func listenerEvidence(l ListenerReport) Evidence {
 	return Evidence{
 		Name:  "listener " + l.Endpoint() + ownerText(l.Listener),
-		Value: fmt.Sprintf("queue %d (peak %d) of max %d: %s", l.Queue, l.PeakQueue, l.MaxQueue, l.Status),
+		Value: fmt.Sprintf("queue %d (peak %d) of max %d: %s%s", l.Queue, l.PeakQueue, l.MaxQueue, l.Status, dropsText(l)),
 	}
+}
+
+func dropsText(l ListenerReport) string {
+	if l.DropsDelta == nil || *l.DropsDelta == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; refused %d with a full queue (its drop counter)", *l.DropsDelta)
 }
 
 func ownerText(l Listener) string {

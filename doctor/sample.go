@@ -33,6 +33,9 @@ type Window struct {
 	Before   *Snapshot
 	After    *Snapshot
 	Interval time.Duration // measured between the readings; 0 when Before is nil
+	// Peaks are the largest accept queues seen between the readings, by
+	// socket inode (waitSampling).
+	Peaks map[uint32]uint32
 }
 
 // SinceBoot reports whether the window is the single-reading view.
@@ -79,14 +82,15 @@ func sample(ctx context.Context, o Options) (*Window, error) {
 	if interval <= 0 {
 		interval = DefaultInterval
 	}
-	if err := wait(ctx, interval, o.Progress); err != nil {
+	peaks, err := waitSampling(ctx, interval, o.Progress, o.Source.Listeners)
+	if err != nil {
 		return nil, err
 	}
 	second, err := Collect(o.Source)
 	if err != nil {
 		return nil, err
 	}
-	return &Window{Before: first, After: second, Interval: second.Time.Sub(first.Time)}, nil
+	return &Window{Before: first, After: second, Interval: second.Time.Sub(first.Time), Peaks: peaks}, nil
 }
 
 // wait sleeps for d, reporting progress, and returns early with ctx's error.

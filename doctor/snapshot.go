@@ -18,6 +18,8 @@ type Source struct {
 	// Listeners reads the LISTEN sockets; nil skips them (fixture trees:
 	// netlink would answer for the live kernel, not for the tree).
 	Listeners func() ([]Listener, error)
+	// Connecting reads the SYN-SENT sockets; nil skips them.
+	Connecting func() ([]Connecting, error)
 }
 
 // LiveListeners reads listeners through netlink inet_diag in the calling
@@ -35,8 +37,11 @@ type Snapshot struct {
 	// ListenersRead is false when listeners were not read (skipped or
 	// failed): an empty list then means "could not tell", not "none".
 	ListenersRead bool
-	Sysctls       Sysctls
-	Unavailable   []Unavailable
+	// Connecting are the SYN-SENT sockets; ConnectingRead as ListenersRead.
+	Connecting     []Connecting
+	ConnectingRead bool
+	Sysctls        Sysctls
+	Unavailable    []Unavailable
 }
 
 // Unavailable records a source that could not be read.
@@ -89,11 +94,18 @@ func Collect(src Source) (*Snapshot, error) {
 		}
 	}
 	if src.Listeners == nil {
-		s.Unavailable = append(s.Unavailable, Unavailable{Source: "listeners", Reason: "not read (a proc tree other than the live one)"})
+		s.Unavailable = append(s.Unavailable, Unavailable{Source: "listeners", Reason: listenersNotRead})
 	} else if ls, err := src.Listeners(); err != nil {
 		s.Unavailable = append(s.Unavailable, Unavailable{Source: "listeners", Reason: err.Error()})
 	} else {
 		s.Listeners, s.ListenersRead = ls, true
+	}
+	if src.Connecting != nil {
+		if cs, err := src.Connecting(); err != nil {
+			s.Unavailable = append(s.Unavailable, Unavailable{Source: "syn-sent sockets", Reason: err.Error()})
+		} else {
+			s.Connecting, s.ConnectingRead = cs, true
+		}
 	}
 	sort.Slice(s.Unavailable, func(i, j int) bool { return s.Unavailable[i].Source < s.Unavailable[j].Source })
 	return s, nil

@@ -19,6 +19,8 @@ func WriteText(w io.Writer, r *Report) error {
 	}
 	if r.Healthy {
 		fmt.Fprintf(&b, "healthy: no findings %s\n", scope)
+	} else if r.Result == ResultUnknown {
+		fmt.Fprintf(&b, "unknown: no findings %s, but %d source(s) could not be read (see below): not healthy\n", scope, len(r.Unavailable))
 	} else {
 		fmt.Fprintf(&b, "%d finding(s) %s\n", len(r.Findings), scope)
 	}
@@ -32,7 +34,9 @@ func WriteText(w io.Writer, r *Report) error {
 			}
 		}
 		b.WriteString("  fix:\n")
-		if f.Fix.Profile != "" {
+		if f.Fix.Profile != "" && f.Fix.AlreadyApplied {
+			fmt.Fprintf(&b, "    profile: %s (already in force: nothing to apply)\n", f.Fix.Profile)
+		} else if f.Fix.Profile != "" {
 			fmt.Fprintf(&b, "    profile: %s\n", f.Fix.Profile)
 		}
 		for _, k := range f.Fix.Keys {
@@ -65,6 +69,10 @@ func WriteText(w io.Writer, r *Report) error {
 			}
 			fmt.Fprintf(&b, "  %-28s %6d %6d %6d  %-10s%s%s\n", l.Endpoint(), l.Queue, l.PeakQueue, l.MaxQueue, l.Status, owner, note)
 		}
+	}
+	b.WriteString(nginxText(r))
+	for _, n := range r.Notes {
+		fmt.Fprintf(&b, "note: %s\n", n)
 	}
 	if len(r.Unavailable) > 0 {
 		b.WriteString("\nnot checked (could not read):\n")

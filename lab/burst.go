@@ -3,6 +3,7 @@ package lab
 import (
 	"context"
 	"fmt"
+	"github.com/tcptune/tcptune/resettrace"
 	"sync"
 	"time"
 )
@@ -37,14 +38,15 @@ var burstBefore = []KV{
 
 func init() {
 	register(&Scenario{
-		Name:     "burst-resets",
-		Summary:  "a burst of clients against a slow-accepting server: accept-queue overflow -> connection reset by peer",
-		Profile:  "high-concurrency",
-		Clients:  1000,
-		Before:   burstBefore,
-		Watch:    []string{"net.ipv4.tcp_max_syn_backlog"},
-		Counters: burstCounters,
-		run:      runBurst,
+		Name:        "burst-resets",
+		Summary:     "a burst of clients against a slow-accepting server: accept-queue overflow -> connection reset by peer",
+		Profile:     "high-concurrency",
+		Clients:     1000,
+		Before:      burstBefore,
+		Watch:       []string{"net.ipv4.tcp_max_syn_backlog"},
+		Counters:    burstCounters,
+		ExpectCause: resettrace.AcceptQueueOverflow,
+		run:         runBurst,
 	})
 }
 

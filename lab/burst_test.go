@@ -2,6 +2,8 @@ package lab
 
 import (
 	"testing"
+
+	"github.com/tcptune/tcptune/resettrace"
 )
 
 // TestBurstResetsSmall is the make-test version of burst-resets: a few
@@ -18,7 +20,7 @@ func TestBurstResetsSmall(t *testing.T) {
 		if o.Attempts != 300 {
 			t.Errorf("%s: %d attempts, want 300", name, o.Attempts)
 		}
-		if sum := o.OK + o.Reset + o.Refused + o.Timeout + o.AddrNotAvail + o.Pending + o.Other; sum != o.Attempts {
+		if sum := o.OK + o.Reset + o.EOF + o.Refused + o.Timeout + o.AddrNotAvail + o.Pending + o.Other; sum != o.Attempts {
 			t.Errorf("%s: classes sum to %d, attempts %d", name, sum, o.Attempts)
 		}
 	}
@@ -40,4 +42,5 @@ func TestBurstResetsSmall(t *testing.T) {
 	if a.OK != a.Attempts {
 		t.Errorf("after high-concurrency: %d of %d ok: %+v", a.OK, a.Attempts, a.Outcomes)
 	}
+	checkTraceCause(t, rep, resettrace.AcceptQueueOverflow)
 }

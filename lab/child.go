@@ -166,10 +166,15 @@ func runPhase(ctx context.Context, sc *Scenario, env *Env, fs *sysctl.FS, keys [
 		return nil, err
 	}
 	start := time.Now()
+	endTrace := startTrace(sc)
+	endQueue := sampleQueue()
 	p, err := sc.run(ctx, env)
+	queue := endQueue()
+	trace := endTrace()
 	if err != nil {
 		return nil, err
 	}
+	p.Trace, p.Queue = trace, queue
 	p.DurationMs = time.Since(start).Milliseconds()
 	c1, err := ReadCounters()
 	if err != nil {

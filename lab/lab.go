@@ -36,6 +36,9 @@ type Outcomes struct {
 	// Reset: "connection reset by peer" (ECONNRESET), e.g. a full accept
 	// queue with tcp_abort_on_overflow=1.
 	Reset int `json:"reset"`
+	// EOF: the server closed the connection under the request (the
+	// keepalive race when the FIN arrives before the reset).
+	EOF int `json:"eof"`
 	// Refused: ECONNREFUSED, no listener or a RST to the SYN.
 	Refused int `json:"refused"`
 	// Timeout: the kernel gave up (ETIMEDOUT after tcp_syn_retries) or the
@@ -53,6 +56,7 @@ func (o *Outcomes) add(p Outcomes) {
 	o.Attempts += p.Attempts
 	o.OK += p.OK
 	o.Reset += p.Reset
+	o.EOF += p.EOF
 	o.Refused += p.Refused
 	o.Timeout += p.Timeout
 	o.AddrNotAvail += p.AddrNotAvail
@@ -83,6 +87,11 @@ type Phase struct {
 	DurationMs int64 `json:"duration_ms"`
 	// Notes are facts the workload wants in the report (e.g. flood size).
 	Notes []string `json:"notes,omitempty"`
+	// Trace is what the reset tracer saw in the namespace during the phase.
+	Trace *PhaseTrace `json:"trace,omitempty"`
+	// Queue is the lab listener's accept queue over the phase (the first
+	// run's, in a Report).
+	Queue []QueuePoint `json:"queue,omitempty"`
 
 	okSamples   []float64
 	failSamples []float64
@@ -121,4 +130,7 @@ type Report struct {
 	// Skipped says why the scenario did not run (a missing binary); the
 	// other fields are then empty.
 	Skipped string `json:"skipped,omitempty"`
+	// TraceCheck: the before phase's dominant reset cause against the one
+	// the scenario builds.
+	TraceCheck *TraceCheck `json:"trace_check,omitempty"`
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/tcptune/tcptune/resettrace"
 	"net"
 	"os"
 	"os/exec"
@@ -65,15 +66,16 @@ http {
 
 func init() {
 	register(&Scenario{
-		Name:     "burst-resets-nginx",
-		Summary:  "burst-resets against a real nginx (listen backlog=65535) in front of a slow upstream",
-		Profile:  "high-concurrency",
-		Clients:  1000,
-		Before:   burstBefore,
-		Watch:    []string{"net.ipv4.tcp_max_syn_backlog"},
-		Counters: burstCounters,
-		Needs:    []string{"nginx"},
-		run:      runBurstNginx,
+		Name:        "burst-resets-nginx",
+		Summary:     "burst-resets against a real nginx (listen backlog=65535) in front of a slow upstream",
+		Profile:     "high-concurrency",
+		Clients:     1000,
+		Before:      burstBefore,
+		Watch:       []string{"net.ipv4.tcp_max_syn_backlog"},
+		Counters:    burstCounters,
+		Needs:       []string{"nginx"},
+		ExpectCause: resettrace.AcceptQueueOverflow,
+		run:         runBurstNginx,
 	})
 }
 
@@ -154,12 +156,19 @@ func serveUpstream(c net.Conn) {
 // the master it started (which stops its workers), then SIGKILL to that
 // process group if it is still there after a few seconds.
 func startNginx(ctx context.Context, dir string) (stop func(), err error) {
+	return startNginxConf(ctx, dir, nginxConf(), map[string]any{"Workers": nginxWorkers, "Connections": nginxConnections,
+		"Upstream": nginxUpstreamPort, "Port": labPort, "Backlog": serverBacklog})
+}
+
+// startNginxConf is startNginx with another configuration template; data
+// gets "Dir" set to dir.
+func startNginxConf(ctx context.Context, dir string, tmpl *template.Template, data map[string]any) (stop func(), err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
+	data["Dir"] = dir
 	var conf bytes.Buffer
-	if err := nginxConf().Execute(&conf, map[string]any{"Dir": dir, "Workers": nginxWorkers, "Connections": nginxConnections,
-		"Upstream": nginxUpstreamPort, "Port": labPort, "Backlog": serverBacklog}); err != nil {
+	if err := tmpl.Execute(&conf, data); err != nil {
 		return nil, err
 	}
 	cf := filepath.Join(dir, "nginx.conf")

@@ -16,6 +16,7 @@ type class int
 const (
 	classOK class = iota
 	classReset
+	classEOF
 	classRefused
 	classTimeout
 	classAddrNotAvail
@@ -70,6 +71,8 @@ func tally(as []attempt, p *Phase) {
 			continue
 		case classReset:
 			p.Reset++
+		case classEOF:
+			p.EOF++
 		case classRefused:
 			p.Refused++
 		case classTimeout:

@@ -125,6 +125,10 @@ func headline(scenario string, p *Phase) string {
 		return fmt.Sprintf("%d of %d legitimate connects ok", p.OK, p.Attempts)
 	case "slow-failure":
 		return timeToError(p)
+	case "keepalive-race":
+		return fmt.Sprintf("%d of %d lost to the race (reset or EOF), %d ok", p.Reset+p.EOF, p.Attempts, p.OK)
+	case "upstream-keepalive":
+		return fmt.Sprintf("%d of %d failed (502), %d ok", p.Attempts-p.OK, p.Attempts, p.OK)
 	}
 	return fmt.Sprintf("%d of %d ok", p.OK, p.Attempts)
 }

@@ -44,6 +44,9 @@ func (r *Report) rows() []row {
 		row{"reset (connection reset by peer)", itoa(b.Reset), itoa(a.Reset)},
 		row{"refused", itoa(b.Refused), itoa(a.Refused)},
 		row{"timeout", itoa(b.Timeout), itoa(a.Timeout)})
+	if b.EOF+a.EOF > 0 {
+		rows = append(rows, row{"eof (server closed under the request)", itoa(b.EOF), itoa(a.EOF)})
+	}
 	if b.AddrNotAvail+a.AddrNotAvail > 0 || r.Scenario == "port-exhaustion" {
 		rows = append(rows, row{"addr_not_avail (EADDRNOTAVAIL)", itoa(b.AddrNotAvail), itoa(a.AddrNotAvail)})
 	}
@@ -123,6 +126,12 @@ func (r *Report) notes() []string {
 			seen[n] = true
 			out = append(out, n)
 		}
+	}
+	if n := r.traceNote(); n != "" {
+		out = append(out, n)
+	}
+	if sc, ok := Lookup(r.Scenario); ok && sc.AppFix != "" {
+		out = append(out, "after also applies the application fix (no sysctl fixes this): "+sc.AppFix)
 	}
 	if len(r.Runs) > 0 {
 		var hw []string

@@ -44,6 +44,9 @@ type Options struct {
 	// Log receives the children's progress (and their stderr); nil discards.
 	Log     io.Writer
 	Verbose bool
+	// Progress, when set, is called about once a second during each run
+	// (run counts from 1) and once with done at the end.
+	Progress func(run, runs int, elapsed time.Duration, done bool)
 }
 
 // Run runs the scenario Runs times, each in a fresh private network
@@ -80,7 +83,9 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	for i := range runs {
 		req := request{Scenario: sc.Name, Resolved: opts.Resolved, Clients: rep.Clients,
 			HostNetns: host, SysctlRoot: opts.SysctlRoot, Verbose: opts.Verbose}
+		stopProgress := progress(&opts, i+1, runs)
 		rr, err := runOne(ctx, &opts, &req)
+		stopProgress()
 		if err != nil {
 			return nil, fmt.Errorf("%s run %d of %d: %w", sc.Name, i+1, runs, err)
 		}
@@ -88,6 +93,31 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	}
 	rep.sum()
 	return rep, nil
+}
+
+// progress calls opts.Progress every second until the returned func is
+// called.
+func progress(opts *Options, run, runs int) func() {
+	if opts.Progress == nil {
+		return func() {}
+	}
+	start, done := time.Now(), make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			opts.Progress(run, runs, time.Since(start), false)
+			select {
+			case <-done:
+				opts.Progress(run, runs, time.Since(start), true)
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
 }
 
 // runOne starts one child in a new network namespace and decodes its result.
@@ -155,21 +185,26 @@ func (r *Report) sum() {
 			x.dst.Outcomes.add(x.src.Outcomes)
 			if i == 0 {
 				x.dst.Settings, x.dst.BoundMs, x.dst.Notes = x.src.Settings, x.src.BoundMs, x.src.Notes
+				x.dst.Queue = x.src.Queue
 				x.dst.Counters = map[string]int64{}
 			}
 			for k, v := range x.src.Counters {
 				x.dst.Counters[k] += v
 			}
 			x.dst.DurationMs += x.src.DurationMs
+			addTrace(&x.dst.Trace, x.src.Trace)
 			x.dst.okSamples = append(x.dst.okSamples, x.ok...)
 			x.dst.failSamples = append(x.dst.failSamples, x.fails...)
 		}
 	}
 	for i := range r.Runs {
+		// The report keeps the first run's queue readings once, at the top.
 		r.Runs[i].Samples = nil
+		r.Runs[i].Before.Queue, r.Runs[i].After.Queue = nil, nil
 	}
 	r.Before.summarize()
 	r.After.summarize()
+	r.checkTrace()
 }
 
 // KernelRelease returns the running kernel's release (uname -r).

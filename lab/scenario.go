@@ -5,6 +5,8 @@ import (
 	"io"
 	"os/exec"
 	"sort"
+
+	"github.com/tcptune/tcptune/resettrace"
 )
 
 // KV is one sysctl of a scenario's documented "before" state.
@@ -44,6 +46,16 @@ type Scenario struct {
 	// Needs are external programs the workload runs; a missing one skips
 	// the scenario with a message.
 	Needs []string `json:"needs,omitempty"`
+	// ExpectCause is the reset cause the scenario builds: every run traces
+	// the resets (doctor --trace's tracer) and checks that the before
+	// phase's dominant cause is this one ("" : no resets).
+	ExpectCause resettrace.Cause `json:"expect_cause"`
+	// TraceIgnorePorts are local ports whose resets are the lab's own
+	// plumbing (the delay relay), not a cause.
+	TraceIgnorePorts []uint16 `json:"-"`
+	// AppFix is the application change the after phase makes besides the
+	// profile, when the fix is not a sysctl ("" when none).
+	AppFix string `json:"app_fix,omitempty"`
 
 	run func(ctx context.Context, env *Env) (*Phase, error)
 }
@@ -71,6 +83,12 @@ func Lookup(name string) (*Scenario, bool) {
 // Missing returns the first program of s.Needs not found in PATH, or "".
 func (s *Scenario) Missing() string {
 	for _, n := range s.Needs {
+		if n == httpClientName {
+			if _, err := httpClientPath(); err != nil {
+				return n
+			}
+			continue
+		}
 		if _, err := exec.LookPath(n); err != nil {
 			return n
 		}

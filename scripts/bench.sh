@@ -78,7 +78,8 @@ if [ "${1:-}" = __ns ]; then
     sysctl -q -p "$tmp/reset.conf"
     "$BIN" apply "$PROFILE" --no-persist --state-dir "$ns/state50" $common >/dev/null
   done
-  n=$(ls "$ns/state50/tx" | wc -l); [ "$n" = 50 ] || die "want 50 records, have $n"
+  # tx/ holds each record <id>.json plus its state marks, the baseline and the summary: count records only.
+  n=$(ls "$ns/state50/tx" | grep -cE '^[0-9]+-[0-9]{8}T[0-9]{6}Z\.json$' || true); [ "$n" = 50 ] || die "want 50 records, have $n"
   echo "== apply and status at 0 and 50 records"
   # At 0 records the prepare step empties the state dir; at 50 the apply's prune keeps it at 50.
   hyperfine -N --warmup 3 --runs "$RUNS" --export-json "$tmp/apply.json" \

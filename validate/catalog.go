@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/tcptune/tcptune/sysctl"
 )
@@ -32,8 +33,17 @@ func i64(n int64) *int64 { return &n }
 // the per-subsystem lists (catalog_core.go, catalog_ipv4.go).
 var catalog = make(map[string]Tunable, len(coreTunables)+len(ipv4Tunables))
 
-// sorted is the catalog in key order, for Catalog and Suggest.
-var sorted []Tunable
+// sorted is the catalog in key order, for Catalog and Suggest: sorted on
+// first use, not at start-up (sorting the entries cost more instructions
+// than the rest of a diff).
+var sorted = sync.OnceValue(func() []Tunable {
+	out := make([]Tunable, 0, len(catalog))
+	for _, t := range catalog {
+		out = append(out, t)
+	}
+	slices.SortFunc(out, func(a, b Tunable) int { return a.Key.Compare(b.Key) })
+	return out
+})
 
 func init() {
 	for _, group := range [][]Tunable{coreTunables, ipv4Tunables, moreTunables} {
@@ -43,10 +53,8 @@ func init() {
 				panic(fmt.Sprintf("validate: %s is in the catalog twice", name))
 			}
 			catalog[name] = t
-			sorted = append(sorted, t)
 		}
 	}
-	slices.SortFunc(sorted, func(a, b Tunable) int { return a.Key.Compare(b.Key) })
 }
 
 // Lookup returns the catalog entry for k.
@@ -68,8 +76,8 @@ func Lookup(k sysctl.Key) (Tunable, bool) {
 // Catalog returns every known tunable, sorted by key. The slice is a copy;
 // callers may keep or change it.
 func Catalog() []Tunable {
-	out := make([]Tunable, len(sorted))
-	copy(out, sorted)
+	out := make([]Tunable, len(sorted()))
+	copy(out, sorted())
 	return out
 }
 

@@ -50,7 +50,7 @@ func Suggest(name string, kernelKeys ...sysctl.Key) []string {
 			cands = append(cands, cand{c, score})
 		}
 	}
-	for _, t := range sorted {
+	for _, t := range sorted() {
 		if !t.Removed() {
 			consider(t.Key.String())
 		}

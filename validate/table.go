@@ -60,8 +60,9 @@ func WriteCatalogMarkdown(w io.Writer) error {
 }
 
 func rows() []CatalogRow {
-	out := make([]CatalogRow, len(sorted))
-	for i, t := range sorted {
+	all := sorted()
+	out := make([]CatalogRow, len(all))
+	for i, t := range all {
 		out[i] = t.Row()
 	}
 	return out

@@ -258,6 +258,10 @@ func printApply(w, ew io.Writer, res *apply.Result) {
 		fmt.Fprintln(w, "\nlisteners still capped below the new somaxconn (restart or raise their listen backlog):")
 		for _, l := range res.Restart {
 			fmt.Fprintf(w, "  %s\tbacklog %d < %d\t%s[%d]\n", l.Addr, l.Backlog, l.NewLimit, l.Process, l.PID)
+			fmt.Fprintf(w, "    after a restart: %s\n", l.Prediction)
+			if l.AppFix != "" {
+				fmt.Fprintf(w, "    a restart alone is not enough: %s\n", l.AppFix)
+			}
 		}
 	}
 	if res.RestartErr != "" {
@@ -277,18 +281,32 @@ func (doctorListeners) Listeners(context.Context) ([]apply.Listener, error) {
 	}
 	out := make([]apply.Listener, 0, len(ls))
 	for _, l := range ls {
-		out = append(out, apply.Listener{Addr: l.Endpoint(), Backlog: l.MaxQueue, Inode: l.Inode})
+		out = append(out, apply.Listener{Addr: l.Endpoint(), Backlog: l.MaxQueue, Inode: l.Inode, Port: l.Port})
 	}
 	return out, nil
 }
 
-func (doctorListeners) NameOwners(_ context.Context, ls []apply.Listener) {
+func (doctorListeners) NameOwners(ctx context.Context, ls []apply.Listener) {
 	dl := make([]doctor.Listener, len(ls))
 	for i, l := range ls {
 		dl[i].Inode = l.Inode
 	}
 	doctor.AttachOwners("/proc", dl)
+	var nginx *doctor.NginxConfig
 	for i := range ls {
 		ls[i].PID, ls[i].Process = dl[i].PID, dl[i].Process
+		if !strings.Contains(ls[i].Process, "nginx") {
+			continue
+		}
+		if nginx == nil { // the application's own backlog: nginx -T of the running nginx, once
+			var err error
+			if nginx, err = doctor.ReadNginxConfig(ctx, doctor.NginxArgsOf("/proc", ls[i].PID)...); err != nil {
+				nginx = &doctor.NginxConfig{} // unknown: the prediction says it depends
+			}
+		}
+		if b, where, ok := nginx.BacklogFor(ls[i].Port); ok && b > 0 {
+			v := uint32(b)
+			ls[i].AppBacklog, ls[i].AppBacklogFrom = &v, "nginx -T, "+where
+		}
 	}
 }

@@ -29,6 +29,7 @@ type doctorOptions struct {
 	procRoot string
 	netns    string
 	allNetns bool
+	trace    traceOptions
 }
 
 func newDoctorCmd(g *Globals) *cobra.Command {
@@ -51,13 +52,23 @@ By default two readings are taken --interval apart, so findings rest on what is
 happening now rather than on counters accumulated since boot; --once reads
 once and reports the since-boot totals.
 
-Exit status: 0 healthy, 2 findings, 1 error.`,
+--trace DURATION watches every TCP reset the kernel sends or receives instead
+(BPF, root) and prints one row per cause, network namespace and local endpoint:
+accept-queue overflow, keepalive race, close with unread data, linger, no
+listener, listener closed with a queue, memory pressure, keepalive timeout,
+resets received from the other side, each with the fix. -o prometheus (and --textfile) give per-cause counts.
+
+Exit status: 0 healthy, 2 findings, 3 unknown (a source could not be read
+and nothing was found: not healthy), 1 error. With --trace: 0 no resets,
+2 resets seen, 1 tracing impossible (privilege, kernel).`,
 		Example: `  tcptune doctor
   tcptune doctor --interval 30s -o json
   tcptune doctor --once
   tcptune doctor --netns myns              # ip netns name, PID, or /proc/PID/ns/net
-  tcptune doctor --all-netns --once        # every namespace with listeners: pods, containers, ip netns`,
-		Annotations: map[string]string{"outputs": "text,json"},
+  tcptune doctor --all-netns --once        # every namespace with listeners: pods, containers, ip netns
+  tcptune doctor --trace 30s               # name the cause of every reset
+  tcptune doctor --trace 1m -o json`,
+		Annotations: map[string]string{"outputs": "text,json,prometheus"},
 		Args:        cobra.NoArgs,
 		RunE:        runCommand(o),
 	}
@@ -67,6 +78,7 @@ Exit status: 0 healthy, 2 findings, 1 error.`,
 	f.StringVar(&o.procRoot, "proc-root", doctor.DefaultProcRoot, "proc mount to read net/* from (a fixture tree for tests)")
 	f.BoolVar(&o.allNetns, "all-netns", false, "diagnose every network namespace that has listeners (needs root)")
 	f.StringVar(&o.netns, "netns", "", "diagnose another network namespace: an ip netns NAME, a PID, or a PATH such as /proc/PID/ns/net")
+	addTraceFlags(cmd, &o.trace)
 	return cmd
 }
 
@@ -77,7 +89,12 @@ func (o *doctorOptions) Complete(cmd *cobra.Command, _ []string) error {
 
 // Validate refuses flags that cannot go together.
 func (o *doctorOptions) Validate() error {
+	if o.cmd != nil && o.cmd.Flags().Changed("trace") {
+		return nil // doctor --trace checks its own flags (doctor_trace.go)
+	}
 	switch {
+	case o.g.Output == "prometheus" || o.trace.textfile != "":
+		return withHint(fmt.Errorf("-o prometheus and --textfile need --trace"), "tcptune doctor --trace 30s -o prometheus")
 	case !o.once && o.interval <= 0:
 		return withHint(fmt.Errorf("--interval must be positive, got %s", o.interval), "use --once for the since-boot view")
 	case o.allNetns && o.netns != "":
@@ -92,6 +109,9 @@ func (o *doctorOptions) Validate() error {
 func (o *doctorOptions) Run(context.Context) error { return runDoctor(o.cmd, o.g, o) }
 
 func runDoctor(cmd *cobra.Command, g *Globals, o *doctorOptions) error {
+	if cmd.Flags().Changed("trace") {
+		return runDoctorTrace(cmd, g, o)
+	}
 	if o.allNetns {
 		return runDoctorAll(cmd, g, o)
 	}
@@ -103,6 +123,7 @@ func runDoctor(cmd *cobra.Command, g *Globals, o *doctorOptions) error {
 	// netlink answers for the live kernel: only pair it with the live /proc.
 	if o.procRoot == doctor.DefaultProcRoot {
 		opts.Source.Listeners = doctor.LiveListeners
+		opts.Source.Connecting = doctor.LiveConnecting
 	}
 	if o.netns != "" {
 		t, err := netns.Resolve(o.netns)
@@ -118,6 +139,9 @@ func runDoctor(cmd *cobra.Command, g *Globals, o *doctorOptions) error {
 	}
 	r := doctor.Analyze(w)
 	r.Netns = o.netns
+	if o.procRoot == doctor.DefaultProcRoot {
+		doctor.AttachNginx(cmd.Context(), r, o.procRoot)
+	}
 	g.reportTuned()
 	if g.JSON() {
 		enc := json.NewEncoder(g.Stdout)
@@ -128,8 +152,11 @@ func runDoctor(cmd *cobra.Command, g *Globals, o *doctorOptions) error {
 	} else if err := doctor.WriteText(g.Stdout, r); err != nil {
 		return err
 	}
-	if !r.Healthy {
+	switch r.Result {
+	case doctor.ResultFindings:
 		return withExit(ExitChanges)
+	case doctor.ResultUnknown:
+		return withExit(ExitUnknown)
 	}
 	return nil
 }

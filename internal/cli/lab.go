@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"syscall"
 	"text/tabwriter"
+	"time"
 
 	"github.com/google/renameio/v2"
 	"github.com/spf13/cobra"
@@ -22,6 +23,7 @@ type labFlags struct {
 	Clients int
 	Runs    int
 	Verbose bool
+	SVGDir  string
 }
 
 func newLabCmd(g *Globals) *cobra.Command {
@@ -220,6 +222,7 @@ func (f *labFlags) register(cmd *cobra.Command) {
 	fl.IntVar(&f.Clients, "clients", 0, "client attempts per phase (default: the scenario's own)")
 	fl.IntVar(&f.Runs, "runs", 1, "runs, each in a fresh namespace; counts are summed")
 	fl.BoolVarP(&f.Verbose, "verbose", "v", false, "print each run's progress on stderr")
+	fl.StringVar(&f.SVGDir, "svg-dir", "", "also draw each scenario's latency distribution and listener queue as SVG in DIR (lab-SCENARIO-latency.svg, lab-SCENARIO-queue.svg)")
 }
 
 func runLabScenario(ctx context.Context, g *Globals, sc *lab.Scenario, f labFlags) (*lab.Report, error) {
@@ -239,12 +242,37 @@ func runLabScenario(ctx context.Context, g *Globals, sc *lab.Scenario, f labFlag
 	if err != nil {
 		return nil, err
 	}
-	rep, err := lab.Run(ctx, lab.Options{Scenario: sc.Name, Resolved: res, Clients: f.Clients, Runs: f.Runs,
-		Log: g.Stderr, Verbose: f.Verbose})
+	opts := lab.Options{Scenario: sc.Name, Resolved: res, Clients: f.Clients, Runs: f.Runs,
+		Log: g.Stderr, Verbose: f.Verbose}
+	if isTerminal(g.Stderr) && !f.Verbose {
+		opts.Progress = func(run, runs int, elapsed time.Duration, done bool) {
+			if done {
+				fmt.Fprint(g.Stderr, "\r\033[K")
+				return
+			}
+			fmt.Fprintf(g.Stderr, "\r%s: run %d of %d, %.0fs ", sc.Name, run, runs, elapsed.Seconds())
+		}
+	}
+	rep, err := lab.Run(ctx, opts)
 	if errors.Is(err, lab.ErrNoNetns) {
 		return nil, withHint(err, "the lab needs root (CAP_SYS_ADMIN) to create a network namespace: sudo tcptune lab run %s", sc.Name)
 	}
+	if err == nil && f.SVGDir != "" && rep.Skipped == "" {
+		err = writeLabSVGs(f.SVGDir, rep)
+	}
 	return rep, err
+}
+
+// writeLabSVGs draws rep's pictures into dir.
+func writeLabSVGs(dir string, rep *lab.Report) error {
+	base := filepath.Join(dir, "lab-"+rep.Scenario)
+	if err := writeFileWith(base+"-latency.svg", func(fl *os.File) error { return rep.WriteLatencySVG(fl) }); err != nil {
+		return err
+	}
+	if len(rep.Before.Queue)+len(rep.After.Queue) == 0 {
+		return nil // no listener on the lab port in this scenario
+	}
+	return writeFileWith(base+"-queue.svg", func(fl *os.File) error { return rep.WriteQueueSVG(fl) })
 }
 
 // readReadme reads the --readme file and checks its markers.

@@ -27,6 +27,9 @@ const (
 	// ExitChanges: drift found (diff, status), findings (doctor), or
 	// something changed (apply --detailed-exitcode).
 	ExitChanges = 2
+	// ExitUnknown: doctor could not read a source it needs and found
+	// nothing: the result is unknown, never healthy.
+	ExitUnknown = 3
 )
 
 // DefaultProfileDir is where user profiles live.
@@ -165,7 +168,7 @@ Exit status: 0 ok / in sync, 1 error, 2 drift or changes (see each command).`,
 	}
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.SysctlRoot, "sysctl-root", sysctl.DefaultRoot, "directory holding the sysctl tree (a fake tree for tests)")
-	pf.StringVarP(&g.Output, "output", "o", "text", "output format: text|json (status: also prometheus)")
+	pf.StringVarP(&g.Output, "output", "o", "text", "output format: text|json (status, doctor --trace: also prometheus)")
 	pf.StringSliceVar(&g.ProfileDirs, "profile-dir", []string{DefaultProfileDir}, "directories of user profiles (*.yaml)")
 	pf.StringArrayVarP(&g.Files, "file", "f", nil, "load a profile from FILE (repeatable); its name becomes usable as P")
 	pf.StringVar(&g.NetnsKind, "netns-kind", "auto", "network namespace kind for host-wide keys: auto|initial|child (on /proc/sys the kernel decides; child makes it stricter, initial asserts the host's namespace and is an error in a child one; a fake root counts as initial unless child)")
