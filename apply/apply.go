@@ -181,16 +181,16 @@ func (o Options) check(r *profiles.Resolved, res *Result) error {
 	if !validate.HasErrors(ds) {
 		ds = o.Validator(r)
 	}
-	var errs []string
+	ie := &InvalidError{}
 	for _, d := range ds {
 		if d.Severity == validate.SevError {
-			errs = append(errs, d.String())
+			ie.add(d.Key, d.String(), nil)
 		} else if d.Severity == validate.SevWarning {
 			res.Warnings = append(res.Warnings, d.String())
 		}
 	}
-	if len(errs) > 0 {
-		return fmt.Errorf("%w: %s", ErrInvalid, strings.Join(errs, "; "))
+	if len(ie.Problems) > 0 {
+		return ie
 	}
 	for _, s := range r.Settings {
 		if err := checkLine(s.Key, s.Value); err != nil {
@@ -207,26 +207,27 @@ func (o Options) checkPlan(p *Plan) error {
 	if !ok {
 		wc = o.FS
 	}
-	var errs []string
+	ie := &InvalidError{}
 	for _, c := range p.Changes {
+		k := c.Key.String()
 		switch c.Action {
 		case ActionAbsent:
 			if !c.AbsentOK {
-				errs = append(errs, fmt.Sprintf("%s: this kernel has no such key", c.Key))
+				ie.add(k, k+": this kernel has no such key", nil)
 			}
 		case ActionSet:
 			if err := wc.Writable(c.Key); err != nil {
-				errs = append(errs, err.Error())
+				ie.add(k, err.Error(), err)
 			}
 		}
 		if c.Action != ActionAbsent && c.Action != ActionHostWide {
 			if err := checkLine(c.Key, c.After); err != nil {
-				errs = append(errs, err.Error())
+				ie.add(k, err.Error(), err)
 			}
 		}
 	}
-	if len(errs) > 0 {
-		return fmt.Errorf("%w: %s; nothing was written", ErrInvalid, strings.Join(errs, "; "))
+	if len(ie.Problems) > 0 {
+		return ie
 	}
 	return nil
 }

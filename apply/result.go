@@ -3,6 +3,8 @@ package apply
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/tcptune/tcptune/sysctl"
 )
@@ -116,6 +118,45 @@ type Result struct {
 	Warnings   []string       `json:"warnings"`
 	Plan       *Plan          `json:"-"`
 }
+
+// InvalidError is a profile that cannot be applied here, with every
+// problem (a validation diagnostic, an absent or read-only key) one per
+// entry; nothing was written. It matches ErrInvalid and each underlying
+// error (sysctl.ErrReadOnly, ...). The CLI prints the problems one per line
+// (Details) and the error on one line.
+type InvalidError struct {
+	Problems []string
+	keys     []string
+	errs     []error
+}
+
+func (e *InvalidError) add(key, problem string, err error) {
+	e.Problems = append(e.Problems, problem)
+	if key != "" && !slices.Contains(e.keys, key) {
+		e.keys = append(e.keys, key)
+	}
+	if err != nil {
+		e.errs = append(e.errs, err)
+	}
+}
+
+func (e *InvalidError) Error() string {
+	if len(e.Problems) == 1 {
+		return fmt.Sprintf("%v: %s; nothing was written", ErrInvalid, e.Problems[0])
+	}
+	return fmt.Sprintf("%v: %d problems (%s); nothing was written", ErrInvalid, len(e.Problems), strings.Join(e.keys, ", "))
+}
+
+// Details are the problems, one per line, when there are several (one is
+// in the error line itself).
+func (e *InvalidError) Details() []string {
+	if len(e.Problems) < 2 {
+		return nil
+	}
+	return e.Problems
+}
+
+func (e *InvalidError) Unwrap() []error { return append([]error{ErrInvalid}, e.errs...) }
 
 // TxError is a failed transaction: which key, what the kernel said, and
 // whether every written key was restored.

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -112,6 +114,50 @@ func TestUsageErrorsThroughRun(t *testing.T) {
 			!strings.HasPrefix(lines[0], "tcptune: error: ") || !strings.Contains(lines[0], c.err) ||
 			lines[1] != "tcptune: hint: "+c.hint {
 			t.Errorf("%v: exit %d, stdout %q, stderr:\n%s", c.args, code, out, errs)
+		}
+	}
+}
+
+// TestProfileProblemsOnePerLine: apply prints each of a profile's problems
+// on its own line, then one error line and one hint line (not one line with
+// every diagnostic and its inline hint joined).
+func TestProfileProblemsOnePerLine(t *testing.T) {
+	dir := t.TempDir()
+	writeFakeRoot(t, filepath.Join(dir, "proc"), nil)
+	prof := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(prof, []byte(`name: bad
+description: three problems
+settings:
+  net.core.somaxconn:
+    value: -5
+  net.ipv4.tcp_syn_retries:
+    value: 1000
+  net.ipv4.tcp_keepalive_probes:
+    value: 100000
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs := run(t, append([]string{"apply", prof}, append(txDirs(dir), persistFlags(dir)...)...)...)
+	var problems, errLines, hints int
+	for _, l := range strings.Split(strings.TrimRight(errs, "\n"), "\n") {
+		switch {
+		case strings.HasPrefix(l, prof+":") && strings.Contains(l, ": error: "):
+			problems++
+		case strings.HasPrefix(l, "tcptune: error: "):
+			errLines++
+			if !strings.Contains(l, "3 problems (net.core.somaxconn, net.ipv4.tcp_syn_retries, net.ipv4.tcp_keepalive_probes)") || strings.Contains(l, "hint") {
+				t.Errorf("error line: %s", l)
+			}
+		case strings.HasPrefix(l, "tcptune: hint: "):
+			hints++
+		}
+	}
+	if code != ExitError || problems != 3 || errLines != 1 || hints != 1 {
+		t.Errorf("exit %d, %d problem lines, %d error lines, %d hints; stderr:\n%s", code, problems, errLines, hints, errs)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "state", "tx")); err == nil {
+		if ents, _ := os.ReadDir(filepath.Join(dir, "state", "tx")); len(ents) > 0 {
+			t.Errorf("a refused profile left a transaction: %v", ents)
 		}
 	}
 }
