@@ -47,32 +47,48 @@ again and repeats the workload. Needs root (CAP_SYS_ADMIN) for the namespace.`,
 	return cmd
 }
 
+// labListOptions: `tcptune lab list`.
+type labListOptions struct{ g *Globals }
+
 func newLabListCmd(g *Globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "list",
 		Short: "List the lab scenarios",
 		Args:  cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
-			scs := lab.Scenarios()
-			if g.JSON() {
-				return writeJSON(g.Stdout, scs)
-			}
-			tw := tabwriter.NewWriter(g.Stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "SCENARIO\tPROFILE\tCLIENTS\tNEEDS\tSUMMARY")
-			for _, s := range scs {
-				needs := "-"
-				if len(s.Needs) > 0 {
-					needs = fmt.Sprint(s.Needs)
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", s.Name, s.Profile, s.Clients, needs, s.Summary)
-			}
-			return tw.Flush()
-		},
+		RunE:  runCommand(&labListOptions{g: g}),
 	}
 }
 
+func (o *labListOptions) Complete(*cobra.Command, []string) error { return nil }
+func (o *labListOptions) Validate() error                         { return nil }
+
+func (o *labListOptions) Run(context.Context) error {
+	g := o.g
+	scs := lab.Scenarios()
+	if g.JSON() {
+		return writeJSON(g.Stdout, scs)
+	}
+	tw := tabwriter.NewWriter(g.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SCENARIO\tPROFILE\tCLIENTS\tNEEDS\tSUMMARY")
+	for _, s := range scs {
+		needs := "-"
+		if len(s.Needs) > 0 {
+			needs = fmt.Sprint(s.Needs)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", s.Name, s.Profile, s.Clients, needs, s.Summary)
+	}
+	return tw.Flush()
+}
+
+// labRunOptions: `tcptune lab run SCENARIO`.
+type labRunOptions struct {
+	g  *Globals
+	f  labFlags
+	sc *lab.Scenario // from Validate
+}
+
 func newLabRunCmd(g *Globals) *cobra.Command {
-	var f labFlags
+	o := &labRunOptions{g: g}
 	cmd := &cobra.Command{
 		Use:   "run SCENARIO",
 		Short: "Run one scenario before and after a profile (see 'tcptune lab list')",
@@ -91,32 +107,50 @@ a failed run).`,
 			}
 			return names, cobra.ShellCompDirectiveNoFileComp
 		},
-		RunE: func(cmd *cobra.Command, args []string) error {
-			sc, ok := lab.Lookup(args[0])
-			if !ok {
-				return withHint(fmt.Errorf("unknown lab scenario %q", args[0]), "see 'tcptune lab list'")
-			}
-			if m := sc.Missing(); m != "" {
-				return withHint(fmt.Errorf("lab scenario %s needs %s, which is not installed", sc.Name, m),
-					"install it (Debian: apt-get install -y %s)", m)
-			}
-			rep, err := runLabScenario(cmd.Context(), g, sc, f)
-			if err != nil {
-				return err
-			}
-			if g.JSON() {
-				return writeJSON(g.Stdout, rep)
-			}
-			return rep.WriteText(g.Stdout)
-		},
+		RunE: runCommand(o),
 	}
-	f.register(cmd)
+	o.f.register(cmd)
 	return cmd
 }
 
+func (o *labRunOptions) Complete(_ *cobra.Command, args []string) error {
+	sc, ok := lab.Lookup(args[0])
+	if !ok {
+		return withHint(fmt.Errorf("unknown lab scenario %q", args[0]), "see 'tcptune lab list'")
+	}
+	o.sc = sc
+	return nil
+}
+
+// Validate refuses a scenario whose program (nginx, hping3) is missing.
+func (o *labRunOptions) Validate() error {
+	if m := o.sc.Missing(); m != "" {
+		return withHint(fmt.Errorf("lab scenario %s needs %s, which is not installed", o.sc.Name, m),
+			"install it (Debian: apt-get install -y %s)", m)
+	}
+	return nil
+}
+
+func (o *labRunOptions) Run(ctx context.Context) error {
+	rep, err := runLabScenario(ctx, o.g, o.sc, o.f)
+	if err != nil {
+		return err
+	}
+	if o.g.JSON() {
+		return writeJSON(o.g.Stdout, rep)
+	}
+	return rep.WriteText(o.g.Stdout)
+}
+
+// labAllOptions: `tcptune lab all` (make lab).
+type labAllOptions struct {
+	g              *Globals
+	f              labFlags
+	md, js, readme string
+}
+
 func newLabAllCmd(g *Globals) *cobra.Command {
-	var f labFlags
-	var md, js, readme string
+	o := &labAllOptions{g: g}
 	cmd := &cobra.Command{
 		Use:   "all",
 		Short: "Run every scenario and write the results (make lab)",
@@ -131,70 +165,82 @@ the date, kernel and runs). The markers are checked before any lab runs:
 missing, duplicated or out of order, nothing runs and nothing is written.
 Every file is written through a temporary file and a rename.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if f.Profile != "" {
-				return withHint(errors.New("--profile does not apply to 'lab all'"), "each scenario uses its own profile; use 'lab run SCENARIO --profile P'")
-			}
-			// Refuse a README without its markers now, not after minutes of labs.
-			if readme != "" {
-				if _, err := readReadme(readme); err != nil {
-					return err
-				}
-			}
-			var reps []*lab.Report
-			for _, sc := range lab.Scenarios() {
-				fmt.Fprintf(g.Stderr, "tcptune: lab: running %s...\n", sc.Name)
-				rep, err := runLabScenario(cmd.Context(), g, sc, f)
-				if err != nil {
-					return err
-				}
-				reps = append(reps, rep)
-				if !g.JSON() {
-					if err := rep.WriteText(g.Stdout); err != nil {
-						return err
-					}
-					fmt.Fprintln(g.Stdout)
-				}
-			}
-			// Render the README before writing anything, and from the file as it
-			// is now (it may have been edited while the labs ran), so a README
-			// that lost its markers leaves every file as it was.
-			var readmeDoc []byte
-			if readme != "" {
-				doc, err := readReadme(readme)
-				if err != nil {
-					return err
-				}
-				if readmeDoc, err = lab.ReadmeWithSummary(doc, reps); err != nil {
-					return fmt.Errorf("%s: %w", readme, err)
-				}
-			}
-			if md != "" {
-				if err := writeFileWith(md, func(fl *os.File) error { return lab.WriteResultsDoc(fl, reps, max(f.Runs, 1)) }); err != nil {
-					return err
-				}
-			}
-			if js != "" {
-				if err := writeFileWith(js, func(fl *os.File) error { return writeJSON(fl, reps) }); err != nil {
-					return err
-				}
-			}
-			if readme != "" {
-				if err := writeFileWith(readme, func(fl *os.File) error { _, err := fl.Write(readmeDoc); return err }); err != nil {
-					return err
-				}
-			}
-			if g.JSON() {
-				return writeJSON(g.Stdout, reps)
-			}
-			return nil
-		},
+		RunE: runCommand(o),
 	}
-	f.register(cmd)
-	cmd.Flags().StringVar(&readme, "readme", "", "rewrite the summary between the lab-results markers in FILE (README.md)")
-	cmd.Flags().StringVar(&md, "markdown", "", "write the results as Markdown to FILE (docs/lab-results.md)")
-	cmd.Flags().StringVar(&js, "json", "", "write the results as JSON to FILE (docs/lab-results.json)")
+	o.f.register(cmd)
+	cmd.Flags().StringVar(&o.readme, "readme", "", "rewrite the summary between the lab-results markers in FILE (README.md)")
+	cmd.Flags().StringVar(&o.md, "markdown", "", "write the results as Markdown to FILE (docs/lab-results.md)")
+	cmd.Flags().StringVar(&o.js, "json", "", "write the results as JSON to FILE (docs/lab-results.json)")
 	return cmd
+}
+
+func (o *labAllOptions) Complete(*cobra.Command, []string) error { return nil }
+
+// Validate refuses --profile, and a README without its markers now, not
+// after minutes of labs.
+func (o *labAllOptions) Validate() error {
+	if o.f.Profile != "" {
+		return withHint(errors.New("--profile does not apply to 'lab all'"), "each scenario uses its own profile; use 'lab run SCENARIO --profile P'")
+	}
+	if o.readme != "" {
+		if _, err := readReadme(o.readme); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Run runs every scenario, then writes the results (each file through a
+// temporary file and a rename).
+func (o *labAllOptions) Run(ctx context.Context) error {
+	g, f, md, js, readme := o.g, o.f, o.md, o.js, o.readme
+	var reps []*lab.Report
+	for _, sc := range lab.Scenarios() {
+		fmt.Fprintf(g.Stderr, "tcptune: lab: running %s...\n", sc.Name)
+		rep, err := runLabScenario(ctx, g, sc, f)
+		if err != nil {
+			return err
+		}
+		reps = append(reps, rep)
+		if !g.JSON() {
+			if err := rep.WriteText(g.Stdout); err != nil {
+				return err
+			}
+			fmt.Fprintln(g.Stdout)
+		}
+	}
+	// Render the README before writing anything, and from the file as it
+	// is now (it may have been edited while the labs ran), so a README
+	// that lost its markers leaves every file as it was.
+	var readmeDoc []byte
+	if readme != "" {
+		doc, err := readReadme(readme)
+		if err != nil {
+			return err
+		}
+		if readmeDoc, err = lab.ReadmeWithSummary(doc, reps); err != nil {
+			return fmt.Errorf("%s: %w", readme, err)
+		}
+	}
+	if md != "" {
+		if err := writeFileWith(md, func(fl *os.File) error { return lab.WriteResultsDoc(fl, reps, max(f.Runs, 1)) }); err != nil {
+			return err
+		}
+	}
+	if js != "" {
+		if err := writeFileWith(js, func(fl *os.File) error { return writeJSON(fl, reps) }); err != nil {
+			return err
+		}
+	}
+	if readme != "" {
+		if err := writeFileWith(readme, func(fl *os.File) error { _, err := fl.Write(readmeDoc); return err }); err != nil {
+			return err
+		}
+	}
+	if g.JSON() {
+		return writeJSON(g.Stdout, reps)
+	}
+	return nil
 }
 
 // newLabChildCmd is the re-executed child of a lab run: it reads its request
@@ -204,16 +250,27 @@ func newLabChildCmd(g *Globals) *cobra.Command {
 		Use:    "__child",
 		Hidden: true,
 		Args:   cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
-			if !lab.IsChild() {
-				return errors.New("lab __child is internal to 'tcptune lab run'")
-			}
-			if code := lab.ChildMain(g.Stdin, g.Stdout, g.Stderr); code != 0 {
-				return withExit(code)
-			}
-			return nil
-		},
+		RunE:   runCommand(&labChildOptions{g: g}),
 	}
+}
+
+// labChildOptions: the hidden `tcptune lab __child`.
+type labChildOptions struct{ g *Globals }
+
+func (o *labChildOptions) Complete(*cobra.Command, []string) error { return nil }
+
+func (o *labChildOptions) Validate() error {
+	if !lab.IsChild() {
+		return errors.New("lab __child is internal to 'tcptune lab run'")
+	}
+	return nil
+}
+
+func (o *labChildOptions) Run(context.Context) error {
+	if code := lab.ChildMain(o.g.Stdin, o.g.Stdout, o.g.Stderr); code != 0 {
+		return withExit(code)
+	}
+	return nil
 }
 
 func (f *labFlags) register(cmd *cobra.Command) {
