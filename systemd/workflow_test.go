@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -17,21 +18,11 @@ type fakeManager struct {
 }
 
 func (m *fakeManager) do(c string, names []string) error {
-	m.calls = append(m.calls, c+" "+joinNames(names))
+	m.calls = append(m.calls, c+" "+strings.Join(names, ","))
 	if c == m.fail {
 		return errors.New(c + " refused")
 	}
 	return nil
-}
-func joinNames(ns []string) string {
-	s := ""
-	for i, n := range ns {
-		if i > 0 {
-			s += ","
-		}
-		s += n
-	}
-	return s
 }
 func (m *fakeManager) Enable(_ context.Context, ns []string) error  { return m.do("enable", ns) }
 func (m *fakeManager) Start(_ context.Context, ns []string) error   { return m.do("start", ns) }

@@ -107,6 +107,28 @@ func stopReconcile(t *testing.T, cmd *exec.Cmd, out *bytes.Buffer, n *notifyList
 	}
 }
 
+// reconcileSetup writes reconcileProfile into a temp dir and returns it
+// with the live tree and a reader of its somaxconn (kernel tests only: the
+// caller is in a private network namespace).
+func reconcileSetup(t *testing.T) (dir, prof string, fs *sysctl.FS, somaxconn sysctl.Key, read func() string) {
+	t.Helper()
+	dir = t.TempDir()
+	prof = filepath.Join(dir, "rc.yaml")
+	if err := os.WriteFile(prof, []byte(reconcileProfile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fs = sysctl.NewFS("")
+	somaxconn = sysctl.MustKey("net.core.somaxconn")
+	read = func() string {
+		v, err := fs.Read(somaxconn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(v)
+	}
+	return dir, prof, fs, somaxconn, read
+}
+
 // TestKernelReconcileNotify runs reconcile against the real /proc/sys of a
 // private network namespace, changes a key behind its back, and checks the
 // sd_notify conversation: READY=1, a STATUS= reporting the drift and (in
@@ -118,20 +140,7 @@ func TestKernelReconcileNotify(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	dir := t.TempDir()
-	prof := filepath.Join(dir, "rc.yaml")
-	if err := os.WriteFile(prof, []byte(reconcileProfile), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	fs := sysctl.NewFS("")
-	somaxconn := sysctl.MustKey("net.core.somaxconn")
-	read := func() string {
-		v, err := fs.Read(somaxconn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return string(v)
-	}
+	dir, prof, fs, somaxconn, read := reconcileSetup(t)
 	flags := func(state string) []string {
 		return []string{"-f", prof, "rc", "--interval", "200ms", "--netns-kind", "child",
 			"--state-dir", state, "--no-persist", "--persist-dir", filepath.Join(dir, "sysctl.d"),
@@ -227,20 +236,7 @@ func TestKernelReconcileYieldsToRollback(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	dir := t.TempDir()
-	prof := filepath.Join(dir, "rc.yaml")
-	if err := os.WriteFile(prof, []byte(reconcileProfile), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	fs := sysctl.NewFS("")
-	somaxconn := sysctl.MustKey("net.core.somaxconn")
-	read := func() string {
-		v, err := fs.Read(somaxconn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return string(v)
-	}
+	dir, prof, fs, somaxconn, read := reconcileSetup(t)
 	orig := read()
 	if orig == "8192" {
 		t.Fatalf("a fresh namespace already has somaxconn 8192")
