@@ -81,7 +81,7 @@ func TestResolveCrashed(t *testing.T) {
 	e := newTxEnv(t, stock)
 	r := builtin(t, profiles.FailFast)
 	crashAfter(t, e, r, 2)
-	id, err := Resolve(e.opts, "")
+	id, err := Resolve(context.Background(), e.opts, "")
 	must(t, err)
 	if !strings.HasPrefix(id, "000001-") {
 		t.Errorf("resolved %q", id)

@@ -319,7 +319,7 @@ func TestCorruptRecordDoesNotBrick(t *testing.T) {
 						t.Errorf("baseline did not recover the originals:\n%s", d)
 					}
 				case "resolve":
-					_, err := Resolve(e.opts, "")
+					_, err := Resolve(context.Background(), e.opts, "")
 					must(t, err)
 				}
 				if _, err := Apply(context.Background(), r, e.opts); err != nil {

@@ -280,10 +280,12 @@ func RollbackBaseline(ctx context.Context, opts Options) (*RollbackResult, error
 // without restoring anything: the admin accepts the live values. id ""
 // means the only such transaction. It works on a corrupt record too: only
 // the mark is written.
-func Resolve(opts Options, id string) (string, error) {
+//
+// ctx bounds waiting for the lock (Ctrl-C ends the wait).
+func Resolve(ctx context.Context, opts Options, id string) (string, error) {
 	o := opts.withDefaults()
 	st := store{dir: o.StateDir}
-	lk, err := acquire(context.Background(), st, o.LockWait, false)
+	lk, err := acquire(ctx, st, o.LockWait, false)
 	if err != nil {
 		return "", err
 	}

@@ -65,7 +65,7 @@ func TestSummaryEqualsDecoding(t *testing.T) {
 	must(t, err)
 	check("rollback --to")
 	crashAfter(t, e, body("5000"), 1)
-	_, err = Resolve(e.opts, "")
+	_, err = Resolve(context.Background(), e.opts, "")
 	must(t, err)
 	check("resolve")
 	_, err = RollbackBaseline(context.Background(), e.opts)

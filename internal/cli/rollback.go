@@ -91,7 +91,7 @@ func (o *rollbackOptions) Run(ctx context.Context) error {
 	ctx, stop := transactionContext(ctx)
 	defer stop()
 	if o.resolve {
-		id, err := apply.Resolve(o.ao, o.to)
+		id, err := apply.Resolve(ctx, o.ao, o.to)
 		if err != nil {
 			return err
 		}
