@@ -152,6 +152,9 @@ func LoadState(stateDir string) (*State, error) {
 	if err := json.Unmarshal(b, &s); err != nil {
 		return nil, fmt.Errorf("reconcile state %s is corrupt: %w", p, err)
 	}
+	if s.Released == nil { // written by a tcptune before writers coordinated
+		s.Released = []ReleasedKey{}
+	}
 	if s.Running && !alive(s.PID) {
 		// Killed without a word (SIGKILL, OOM, power loss): not running.
 		s.Running, s.Died = false, true
