@@ -79,10 +79,6 @@ type Plan struct {
 	resolved *profiles.Resolved
 }
 
-// Resolved is the profile the plan was made from or bound to; nil for a
-// plan loaded from a file and not yet bound.
-func (p *Plan) Resolved() *profiles.Resolved { return p.resolved }
-
 // Stamp records who made the plan, when and against which sysctl tree.
 func (p *Plan) Stamp(version, sysctlRoot string, now time.Time) {
 	t := now.UTC().Truncate(time.Second)

@@ -159,13 +159,3 @@ func (e *OtherTargetError) Hint() string {
 	return "run the rollback where the transaction was applied, with the same --state-dir: " +
 		"'tcptune rollback --netns NAME|PID|/proc/PID/ns/net' or 'ip netns exec NAME tcptune rollback' (or the same --sysctl-root)"
 }
-
-// RollbackHint says how to reach the target of an ErrOtherTarget refusal;
-// "" for other errors.
-func RollbackHint(err error) string {
-	var e *OtherTargetError
-	if !errors.As(err, &e) {
-		return ""
-	}
-	return e.Hint()
-}
