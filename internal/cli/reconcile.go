@@ -58,6 +58,11 @@ correction lets it finish first. A correction left unfinished by a reconcile
 that was killed (SIGKILL, power loss) is rolled back by the next reconcile,
 which then corrects again.
 
+Writers coordinate: a key whose last tcptune write was 'tcptune rollback', or
+an apply of a value this profile would change, is not enforced (STATUS= and
+'tcptune status' list it as not enforced) until an apply sets it to what the
+profile wants again ('tcptune apply P'). The rollback holds.
+
 Exit status: 0 after a clean stop, 1 error (bad profile or flags).`,
 		Example: `  tcptune reconcile high-concurrency --interval 30s
   tcptune reconcile high-concurrency fail-fast --mode report --textfile /var/lib/node_exporter/textfile/tcptune.prom`,
