@@ -33,8 +33,7 @@ func Apply(ctx context.Context, r *profiles.Resolved, opts Options) (*Result, er
 		res.Warnings = append(res.Warnings, "not persisted: "+o.NoPersistReason)
 	}
 	st := store{dir: o.StateDir}
-	var l *listing    // read once, under the lock
-	var prev *summary // status's summary matching l, if any
+	var l *listing // read once, under the lock
 	if !o.DryRun {
 		lk, err := acquire(ctx, st, o.LockWait, false)
 		if err != nil {
@@ -44,7 +43,6 @@ func Apply(ctx context.Context, r *profiles.Resolved, opts Options) (*Result, er
 		if l, err = o.prepare(st, res); err != nil {
 			return fail(err)
 		}
-		prev = st.readSummary(l)
 	}
 	// Plan under the lock: another apply may just have changed live values.
 	plan, err := NewPlan(r, o.IO, o.Netns)
@@ -66,6 +64,9 @@ func Apply(ctx context.Context, r *profiles.Resolved, opts Options) (*Result, er
 		o.restartList(ctx, toSet, res)
 		return res, nil
 	}
+	// status's summary matching l, if any: read only when a record will be
+	// written, so an apply with nothing to do (boot, reconcile) skips it.
+	prev := st.readSummary(l)
 
 	rec, err := o.begin(st, l, plan, toSet, pp, res)
 	if err != nil {
