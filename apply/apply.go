@@ -53,8 +53,7 @@ func (o Options) transact(ctx context.Context, r *profiles.Resolved, saved *Plan
 		res.Warnings = append(res.Warnings, "not persisted: "+o.NoPersistReason)
 	}
 	st := store{dir: o.StateDir}
-	var l *listing    // read once, under the lock
-	var prev *summary // status's summary matching l, if any
+	var l *listing // read once, under the lock
 	if !o.DryRun {
 		lk, err := acquire(ctx, st, o.LockWait, false)
 		if err != nil {
@@ -64,7 +63,6 @@ func (o Options) transact(ctx context.Context, r *profiles.Resolved, saved *Plan
 		if l, err = o.prepare(st, res); err != nil {
 			return fail(err)
 		}
-		prev = st.readSummary(l)
 		if o.Writers != nil {
 			if err := o.Writers.checkCurrent(st); err != nil {
 				return fail(err)
@@ -98,6 +96,9 @@ func (o Options) transact(ctx context.Context, r *profiles.Resolved, saved *Plan
 		o.restartList(ctx, toSet, res)
 		return res, nil
 	}
+	// status's summary matching l, if any: read only when a record will be
+	// written, so an apply with nothing to do (boot, reconcile) skips it.
+	prev := st.readSummary(l)
 
 	rec, err := o.begin(st, l, plan, toSet, pp, res)
 	if err != nil {
