@@ -65,7 +65,9 @@ listener, listener closed with a queue, memory pressure, keepalive timeout,
 resets received from the other side, each with the fix. -o prometheus (and --textfile) give per-cause counts.
 
 Exit status: 0 healthy, 2 findings, 3 unknown (a source could not be read
-and nothing was found: not healthy), 1 error. With --trace: 0 no resets,
+and nothing was found: not healthy), 1 error. With --all-netns: 2 when any
+namespace has findings, else 3 when a namespace is unknown or could not be
+read, else 0. With --trace: 0 no resets,
 2 resets seen, 1 tracing impossible (privilege, kernel).`,
 		Example: `  tcptune doctor
   tcptune doctor --interval 30s -o json
@@ -179,6 +181,12 @@ func runDoctor(cmd *cobra.Command, g *Globals, o *doctorOptions) error {
 // runDoctorAll is doctor --all-netns.
 func runDoctorAll(cmd *cobra.Command, g *Globals, o *doctorOptions) error {
 	ao := doctor.AllOptions{Interval: o.interval, Once: o.once, Progress: progress(g, o)}
+	ao.StateDir = func(ns netns.Namespace, current bool) string { // the state directory --netns uses
+		if current {
+			return o.stateDir
+		}
+		return filepath.Join(o.stateDir, "netns", netnsStateName(ns.Target(), ns.ID))
+	}
 	r, err := doctor.SampleAll(cmd.Context(), ao)
 	if err != nil {
 		return withHint(fmt.Errorf("doctor --all-netns: %w", err), "entering other network namespaces needs root (CAP_SYS_ADMIN)")
@@ -190,8 +198,11 @@ func runDoctorAll(cmd *cobra.Command, g *Globals, o *doctorOptions) error {
 	} else if err := doctor.WriteAllText(g.Stdout, r); err != nil {
 		return err
 	}
-	if !r.Healthy {
+	switch r.Result {
+	case doctor.ResultFindings:
 		return withExit(ExitChanges)
+	case doctor.ResultUnknown:
+		return withExit(ExitUnknown)
 	}
 	return nil
 }
