@@ -11,6 +11,8 @@
 #     collection is installed, else ansible.builtin.slurp of the /proc/sys files); tuned-adm verify
 #     needs the tuned daemon over D-Bus, which would apply its profile to the host: never started here.
 #  5. Go benchmarks (./bench) on a fake root.
+#  6. scripts/bench-trace.sh: the reset tracer's events/s and doctor --once idle vs during a bounded burst of
+#     loopback connects, each in its own private network namespace; its sections are embedded in OUT.
 # Writes docs/bench-results.md (OUT): date, kernel, machine, tables of ratios.
 # Needs root (unshare -n), hyperfine, procps; valgrind for instructions (skipped, and said so, without it).
 set -euo pipefail
@@ -196,6 +198,9 @@ unshare -n env PARENT_NETNS="$PARENT_NETNS" BIN="$BIN" HOLD="$tmp/connhold" RUNS
 echo "== Go benchmarks (fake root)"
 go test ./bench -run '^$' -bench . -benchtime "$BENCHTIME" | tee "$tmp/go.txt"
 
+echo "== reset tracer, doctor during a burst (scripts/bench-trace.sh)"
+OUT="$tmp/trace.md" BIN="$BIN" bash "$(dirname "$0")/bench-trace.sh"
+
 # ---------------------------------------------------------------- report
 w_diff=$(mean "$tmp/diff.json" 0); w_hello=$(mean "$tmp/diff.json" 1); w_sysctl=$(mean "$tmp/diff.json" 2)
 ni() { awk -v k="$1" '$1 == k { print $2 }' "$tmp/ns-instr.txt"; }
@@ -256,5 +261,7 @@ mkdir -p "$(dirname "$OUT")"
   printf '%s\n' "${peer_rows[@]}"
   echo
   echo "## Go benchmarks (fake sysctl root)"; echo; echo '```'; grep -E '^(Benchmark|goos|goarch|cpu)' "$tmp/go.txt"; echo '```'
+  echo
+  sed -n '/^## /,$p' "$tmp/trace.md"
 } >"$OUT"
 echo "wrote $OUT"
