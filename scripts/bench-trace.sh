@@ -20,24 +20,8 @@ INSTR_RUNS=${INSTR_RUNS:-3}
 WORKERS=${WORKERS:-4}
 
 die() { echo "bench-trace.sh: error: $*" >&2; exit 1; }
-have() { command -v "$1" >/dev/null; }
-
-# instr CMD...: instructions (callgrind Ir) of one run of CMD, the median of INSTR_RUNS; "-" without valgrind.
-instr() {
-  have valgrind || { echo "-"; return; }
-  local vals=() i v
-  for i in $(seq "$INSTR_RUNS"); do
-    GODEBUG=asyncpreemptoff=1 valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.out" "$@" >/dev/null 2>"$tmp/cg.err" || true
-    v=$(awk '/Collected :/ {print $4}' "$tmp/cg.err")
-    rm -f "$tmp/cg.out" "$tmp/cg.err"
-    [ -n "$v" ] || die "callgrind failed on: $*"
-    vals+=("$v")
-  done
-  printf '%s\n' "${vals[@]}" | sort -n | sed -n "$(( (${#vals[@]} + 1) / 2 ))p"
-}
-mean() { python3 -c 'import json,sys; print("%.2f" % (json.load(open(sys.argv[1]))["results"][0]["mean"]*1000))' "$1"; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b }'; }
-mi() { awk -v a="$1" 'BEGIN { if (a == "-") print "-"; else printf "%.2f", a / 1e6 }'; }
+# shellcheck source=scripts/bench-lib.sh
+. "$(dirname "$0")/bench-lib.sh"
 
 # ---------------------------------------------------------------- doctor idle vs burst, inside the namespace
 if [ "${1:-}" = __burst ]; then
