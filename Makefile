@@ -7,7 +7,7 @@
 #   make bench     Go benchmarks + whole-process comparison with procps -> docs/bench-results.md (root, hyperfine)
 #   make install   binary, profiles dir, man pages, completions (PREFIX, DESTDIR)
 #   make deb       dist/tcptune_VERSION_ARCH.deb (nfpm through go run)
-#   make bench-trace  reset tracer events/s in a private network namespace -> docs/bench-trace-results.md (root)
+#   make bench-trace  reset tracer events/s, doctor --once idle vs during a burst (private netns) -> docs/bench-trace-results.md (root)
 #   make bpf       regenerate resettrace's BPF object and Go bindings (bpftool, clang, libbpf-dev)
 #   make boot-test the .deb in booted systemd-nspawn containers, across reboots (root; part of make test)
 GO       ?= go

@@ -2,10 +2,14 @@ package doctor
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"slices"
 	"strings"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/tcptune/tcptune/netns"
 	"github.com/tcptune/tcptune/sysctl"
@@ -16,7 +20,11 @@ import (
 type AllReport struct {
 	Mode            string  `json:"mode"` // "interval" or "since_boot"
 	IntervalSeconds float64 `json:"interval_seconds,omitempty"`
-	// Healthy is true when no namespace has a finding.
+	// Result: "findings" when any namespace has a finding; else "unknown"
+	// when a namespace's report is unknown or a namespace could not be
+	// entered or read (not one that vanished meanwhile); else "healthy".
+	Result string `json:"result"`
+	// Healthy is Result == "healthy".
 	Healthy    bool          `json:"healthy"`
 	Namespaces []NetnsReport `json:"namespaces"`
 	// WithoutListeners counts the namespaces found that have no listener
@@ -53,6 +61,10 @@ type AllOptions struct {
 	Interval time.Duration
 	Once     bool
 	Progress func(elapsed, total time.Duration)
+	// StateDir, when set, names tcptune's state directory for a namespace
+	// ("" skips it): its records judge that namespace's counters
+	// (Options.StateDir). current is doctor's own namespace.
+	StateDir func(ns netns.Namespace, current bool) string
 }
 
 // SampleAll diagnoses every network namespace that has listeners. Each is
@@ -75,6 +87,15 @@ func SampleAll(ctx context.Context, o AllOptions) (*AllReport, error) {
 		after  *Snapshot
 	}
 	var probes []*probe
+	couldNotTell := false
+	unavailable := func(ns netns.Namespace, err error) {
+		rep.Unavailable = append(rep.Unavailable, Unavailable{Source: "netns " + ns.ID.String(), Reason: err.Error()})
+		// A namespace whose processes exited since the listing is gone, not
+		// unread.
+		if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, unix.ESRCH) {
+			couldNotTell = true
+		}
+	}
 	read := func(p *probe, first bool) error {
 		return netns.Do(p.ns.Target(), func() error {
 			if first {
@@ -95,7 +116,7 @@ func SampleAll(ctx context.Context, o AllOptions) (*AllReport, error) {
 	for _, ns := range nss {
 		p := &probe{ns: ns}
 		if err := read(p, true); err != nil {
-			rep.Unavailable = append(rep.Unavailable, Unavailable{Source: "netns " + ns.ID.String(), Reason: err.Error()})
+			unavailable(ns, err)
 			continue
 		}
 		if p.after.ListenersRead && len(p.after.Listeners) == 0 {
@@ -113,7 +134,7 @@ func SampleAll(ctx context.Context, o AllOptions) (*AllReport, error) {
 		kept := probes[:0]
 		for _, p := range probes {
 			if err := read(p, false); err != nil {
-				rep.Unavailable = append(rep.Unavailable, Unavailable{Source: "netns " + p.ns.ID.String(), Reason: err.Error()})
+				unavailable(p.ns, err)
 				continue
 			}
 			kept = append(kept, p)
@@ -136,6 +157,9 @@ func SampleAll(ctx context.Context, o AllOptions) (*AllReport, error) {
 		if p.before != nil {
 			w.Interval = p.after.Time.Sub(p.before.Time)
 		}
+		if o.StateDir != nil {
+			attachHistory(w, DefaultProcRoot, o.StateDir(p.ns, p.ns.ID == self))
+		}
 		r := Analyze(w)
 		r.Netns = p.ns.ID.String()
 		nr := NetnsReport{
@@ -153,7 +177,8 @@ func SampleAll(ctx context.Context, o AllOptions) (*AllReport, error) {
 		}
 		rep.Namespaces = append(rep.Namespaces, nr)
 	}
-	rep.Healthy = !slices.ContainsFunc(rep.Namespaces, func(n NetnsReport) bool { return !n.Report.Healthy })
+	rep.Result = allResult(rep.Namespaces, couldNotTell)
+	rep.Healthy = rep.Result == ResultHealthy
 	return rep, nil
 }
 

@@ -19,11 +19,17 @@ func WriteAllText(w io.Writer, r *AllReport) error {
 		findings += len(n.Report.Findings)
 	}
 	verdict := "healthy: no findings"
-	if !r.Healthy {
+	switch r.Result {
+	case ResultFindings:
 		verdict = fmt.Sprintf("%d finding(s)", findings)
+	case ResultUnknown:
+		verdict = "unknown: no findings"
 	}
 	fmt.Fprintf(&b, "%s %s in %d network namespace(s) with listeners (%d without listeners skipped)\n",
 		verdict, scope, len(r.Namespaces), r.WithoutListeners)
+	if r.Result == ResultUnknown {
+		b.WriteString("not healthy: a namespace, or a source in one, could not be read (see below)\n")
+	}
 	if r.UnreadableProcesses > 0 {
 		fmt.Fprintf(&b, "note: the namespace of %d process(es) could not be read (needs CAP_SYS_PTRACE over them); their namespaces may be missing\n", r.UnreadableProcesses)
 	}

@@ -83,6 +83,7 @@ func Analyze(w *Window) *Report {
 	}
 	tellSynBurst(w, r.Findings)
 	markApplied(w, r.Findings)
+	judgeHistory(w, r)
 	r.Unavailable = append(r.Unavailable, w.After.Unavailable...)
 	if w.Before != nil {
 		for _, u := range w.Before.Unavailable {

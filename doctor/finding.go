@@ -3,6 +3,7 @@ package doctor
 import (
 	"fmt"
 
+	"github.com/tcptune/tcptune/apply"
 	"github.com/tcptune/tcptune/profiles"
 	"github.com/tcptune/tcptune/sysctl"
 	"github.com/tcptune/tcptune/validate"
@@ -30,6 +31,10 @@ type Finding struct {
 	// Listeners names the listeners concerned, as "address:port".
 	Listeners []string `json:"listeners,omitempty"`
 	Fix       Fix      `json:"fix"`
+	// ChangedDuring lists the changes tcptune made, inside the window the
+	// counters cover, to keys this finding names: the counts then mix the
+	// settings before and after (judgeHistory).
+	ChangedDuring []apply.KeyChange `json:"changed_during,omitempty"`
 }
 
 // Evidence is one counter delta or value a finding rests on.

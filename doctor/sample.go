@@ -25,6 +25,10 @@ type Options struct {
 	// Progress, when set, is called about every 250 ms while waiting
 	// between the readings (a terminal progress indicator).
 	Progress func(elapsed, total time.Duration)
+	// StateDir, when set, is tcptune's state directory: its transaction
+	// records say which keys tcptune changed during the window, so counters
+	// are not explained by values that were not in force yet. Read only.
+	StateDir string
 }
 
 // Window is what the rules look at: two readings, or one with Before nil
@@ -36,6 +40,9 @@ type Window struct {
 	// Peaks are the largest accept queues seen between the readings, by
 	// socket inode (waitSampling).
 	Peaks map[uint32]uint32
+	// History is what tcptune changed during the window (Options.StateDir);
+	// nil when not read.
+	History *History
 }
 
 // SinceBoot reports whether the window is the single-reading view.
@@ -67,6 +74,7 @@ func Sample(ctx context.Context, o Options) (*Window, error) {
 		}
 	}
 	w.After.attachOwners(o.Source.ProcRoot)
+	attachHistory(w, o.Source.ProcRoot, o.StateDir)
 	return w, nil
 }
 

@@ -28,3 +28,24 @@ func result(r *Report) string {
 	}
 	return ResultHealthy
 }
+
+// allResult decides doctor --all-netns: findings in any namespace win
+// (actionable whatever else could not be read); otherwise a namespace whose
+// report is unknown, or one that could not be read at all (couldNotTell),
+// makes the whole unknown; otherwise healthy.
+func allResult(ns []NetnsReport, couldNotTell bool) string {
+	unknown := couldNotTell
+	for _, n := range ns {
+		switch n.Report.Result {
+		case ResultFindings:
+			return ResultFindings
+		case ResultHealthy:
+		default:
+			unknown = true
+		}
+	}
+	if unknown {
+		return ResultUnknown
+	}
+	return ResultHealthy
+}

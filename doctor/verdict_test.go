@@ -152,3 +152,49 @@ func TestSynBurstVersusFlood(t *testing.T) {
 		t.Errorf("flood: %+v", flood.Findings)
 	}
 }
+
+// TestAllNetnsResult: doctor --all-netns is "findings" when any namespace
+// has findings (exit 2), else "unknown" when a namespace's report is
+// unknown or a namespace could not be read (exit 3), else healthy; the
+// text's first line says the same.
+func TestAllNetnsResult(t *testing.T) {
+	ns := func(results ...string) []NetnsReport {
+		var out []NetnsReport
+		for _, r := range results {
+			rep := &Report{Result: r, Healthy: r == ResultHealthy, Findings: []Finding{}, Unavailable: []Unavailable{}}
+			if r == ResultFindings {
+				rep.Findings = append(rep.Findings, Finding{ID: "x", Severity: Warning})
+			}
+			out = append(out, NetnsReport{ID: "net:[1]", Report: rep})
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name         string
+		ns           []NetnsReport
+		couldNotTell bool
+		want         string
+	}{
+		{"all healthy", ns(ResultHealthy, ResultHealthy), false, ResultHealthy},
+		{"one unknown", ns(ResultHealthy, ResultUnknown), false, ResultUnknown},
+		{"a namespace not read", ns(ResultHealthy), true, ResultUnknown},
+		{"findings win over unknown", ns(ResultUnknown, ResultFindings, ResultHealthy), true, ResultFindings},
+		{"no namespace with listeners", nil, false, ResultHealthy},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := allResult(tc.ns, tc.couldNotTell)
+			if got != tc.want {
+				t.Fatalf("allResult = %q, want %q", got, tc.want)
+			}
+			var b strings.Builder
+			if err := WriteAllText(&b, &AllReport{Result: got, Healthy: got == ResultHealthy, Namespaces: tc.ns}); err != nil {
+				t.Fatal(err)
+			}
+			first := strings.SplitN(b.String(), "\n", 2)[0]
+			wantPrefix := map[string]string{ResultHealthy: "healthy:", ResultUnknown: "unknown:", ResultFindings: "1 finding(s)"}[tc.want]
+			if !strings.HasPrefix(first, wantPrefix) {
+				t.Errorf("text starts %q, want %q", first, wantPrefix)
+			}
+		})
+	}
+}

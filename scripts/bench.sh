@@ -11,6 +11,8 @@
 #     collection is installed, else ansible.builtin.slurp of the /proc/sys files); tuned-adm verify
 #     needs the tuned daemon over D-Bus, which would apply its profile to the host: never started here.
 #  5. Go benchmarks (./bench) on a fake root.
+#  6. scripts/bench-trace.sh: the reset tracer's events/s and doctor --once idle vs during a bounded burst of
+#     loopback connects, each in its own private network namespace; its sections are embedded in OUT.
 # Writes docs/bench-results.md (OUT): date, kernel, machine, tables of ratios.
 # Needs root (unshare -n), hyperfine, procps; valgrind for instructions (skipped, and said so, without it).
 set -euo pipefail
@@ -25,28 +27,8 @@ PER_HELPER=12500
 INSTR_RUNS=${INSTR_RUNS:-3}
 
 die() { echo "bench.sh: error: $*" >&2; exit 1; }
-have() { command -v "$1" >/dev/null; }
-
-# instr CMD...: instructions (callgrind Ir) of one run of CMD, the median of INSTR_RUNS (3). GODEBUG=asyncpreemptoff=1:
-# callgrind aborts on the Go runtime's preemption signals; set for every program measured, C ones ignore it.
-instr() {
-  have valgrind || { echo "-"; return; }
-  local vals=() i out v
-  for i in $(seq "$INSTR_RUNS"); do
-    out=$(mktemp "$tmp/cg.XXXXXX")
-    GODEBUG=asyncpreemptoff=1 valgrind --tool=callgrind --callgrind-out-file="$out.cg" "$@" >/dev/null 2>"$out.err" || true
-    v=$(awk '/Collected :/ {print $4}' "$out.err")
-    rm -f "$out" "$out.cg" "$out.err"
-    [ -n "$v" ] || die "callgrind failed on: $*"
-    vals+=("$v")
-  done
-  printf '%s\n' "${vals[@]}" | sort -n | sed -n "$(( (${#vals[@]} + 1) / 2 ))p"
-}
-
-# mean FILE N: hyperfine's mean of command N (0-based) in ms.
-mean() { python3 -c 'import json,sys; print("%.2f" % (json.load(open(sys.argv[1]))["results"][int(sys.argv[2])]["mean"]*1000))' "$1" "$2"; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b }'; }
-mi() { awk -v a="$1" 'BEGIN { if (a == "-") print "-"; else printf "%.2f", a / 1e6 }'; }
+# shellcheck source=scripts/bench-lib.sh
+. "$(dirname "$0")/bench-lib.sh"
 
 plan_json() { # tcptune diff exits 2 when values differ: not an error here
   local rc=0
@@ -196,6 +178,9 @@ unshare -n env PARENT_NETNS="$PARENT_NETNS" BIN="$BIN" HOLD="$tmp/connhold" RUNS
 echo "== Go benchmarks (fake root)"
 go test ./bench -run '^$' -bench . -benchtime "$BENCHTIME" | tee "$tmp/go.txt"
 
+echo "== reset tracer, doctor during a burst (scripts/bench-trace.sh)"
+OUT="$tmp/trace.md" BIN="$BIN" bash "$(dirname "$0")/bench-trace.sh"
+
 # ---------------------------------------------------------------- report
 w_diff=$(mean "$tmp/diff.json" 0); w_hello=$(mean "$tmp/diff.json" 1); w_sysctl=$(mean "$tmp/diff.json" 2)
 ni() { awk -v k="$1" '$1 == k { print $2 }' "$tmp/ns-instr.txt"; }
@@ -256,5 +241,7 @@ mkdir -p "$(dirname "$OUT")"
   printf '%s\n' "${peer_rows[@]}"
   echo
   echo "## Go benchmarks (fake sysctl root)"; echo; echo '```'; grep -E '^(Benchmark|goos|goarch|cpu)' "$tmp/go.txt"; echo '```'
+  echo
+  sed -n '/^## /,$p' "$tmp/trace.md"
 } >"$OUT"
 echo "wrote $OUT"

@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 
+	"github.com/tcptune/tcptune/apply"
 	"github.com/tcptune/tcptune/doctor"
 	"github.com/tcptune/tcptune/netns"
 	"github.com/tcptune/tcptune/sysctl"
@@ -29,6 +31,7 @@ type doctorOptions struct {
 	procRoot string
 	netns    string
 	allNetns bool
+	stateDir string
 	trace    traceOptions
 }
 
@@ -50,7 +53,10 @@ another namespace the fix says so and targets that namespace.
 
 By default two readings are taken --interval apart, so findings rest on what is
 happening now rather than on counters accumulated since boot; --once reads
-once and reports the since-boot totals.
+once and reports the since-boot totals. Counters are judged against the
+values in force when they were counted: when tcptune changed a key they
+concern inside the window (its transaction records in --state-dir, read
+only), the finding names the change and does not blame the current value.
 
 --trace DURATION watches every TCP reset the kernel sends or receives instead
 (BPF, root) and prints one row per cause, network namespace and local endpoint:
@@ -59,7 +65,9 @@ listener, listener closed with a queue, memory pressure, keepalive timeout,
 resets received from the other side, each with the fix. -o prometheus (and --textfile) give per-cause counts.
 
 Exit status: 0 healthy, 2 findings, 3 unknown (a source could not be read
-and nothing was found: not healthy), 1 error. With --trace: 0 no resets,
+and nothing was found: not healthy), 1 error. With --all-netns: 2 when any
+namespace has findings, else 3 when a namespace is unknown or could not be
+read, else 0. With --trace: 0 no resets,
 2 resets seen, 1 tracing impossible (privilege, kernel).`,
 		Example: `  tcptune doctor
   tcptune doctor --interval 30s -o json
@@ -77,6 +85,7 @@ and nothing was found: not healthy), 1 error. With --trace: 0 no resets,
 	f.BoolVar(&o.once, "once", false, "read once and report counters accumulated since boot")
 	f.StringVar(&o.procRoot, "proc-root", doctor.DefaultProcRoot, "proc mount to read net/* from (a fixture tree for tests)")
 	f.BoolVar(&o.allNetns, "all-netns", false, "diagnose every network namespace that has listeners (needs root)")
+	f.StringVar(&o.stateDir, "state-dir", apply.DefaultStateDir, "tcptune's state directory, read only: since-boot counters are judged against the values in force when they were counted (with --netns NAME: STATE/netns/NAME)")
 	f.StringVar(&o.netns, "netns", "", "diagnose another network namespace: an ip netns NAME, a PID, or a PATH such as /proc/PID/ns/net")
 	addTraceFlags(cmd, &o.trace)
 	return cmd
@@ -131,7 +140,15 @@ func runDoctor(cmd *cobra.Command, g *Globals, o *doctorOptions) error {
 			return withHint(err, "give an ip netns name (see 'ip netns list'), a PID, or a path such as /proc/PID/ns/net")
 		}
 		opts.Netns = t
+		if !cmd.Flags().Changed("state-dir") { // as the other commands' --netns do
+			if id, err := t.ID(); err == nil {
+				o.stateDir = filepath.Join(o.stateDir, "netns", netnsStateName(t, id))
+			} else {
+				o.stateDir = "" // never the host's history for another namespace
+			}
+		}
 	}
+	opts.StateDir = o.stateDir
 	opts.Progress = progress(g, o)
 	w, err := doctor.Sample(cmd.Context(), opts)
 	if err != nil {
@@ -164,6 +181,12 @@ func runDoctor(cmd *cobra.Command, g *Globals, o *doctorOptions) error {
 // runDoctorAll is doctor --all-netns.
 func runDoctorAll(cmd *cobra.Command, g *Globals, o *doctorOptions) error {
 	ao := doctor.AllOptions{Interval: o.interval, Once: o.once, Progress: progress(g, o)}
+	ao.StateDir = func(ns netns.Namespace, current bool) string { // the state directory --netns uses
+		if current {
+			return o.stateDir
+		}
+		return filepath.Join(o.stateDir, "netns", netnsStateName(ns.Target(), ns.ID))
+	}
 	r, err := doctor.SampleAll(cmd.Context(), ao)
 	if err != nil {
 		return withHint(fmt.Errorf("doctor --all-netns: %w", err), "entering other network namespaces needs root (CAP_SYS_ADMIN)")
@@ -175,8 +198,11 @@ func runDoctorAll(cmd *cobra.Command, g *Globals, o *doctorOptions) error {
 	} else if err := doctor.WriteAllText(g.Stdout, r); err != nil {
 		return err
 	}
-	if !r.Healthy {
+	switch r.Result {
+	case doctor.ResultFindings:
 		return withExit(ExitChanges)
+	case doctor.ResultUnknown:
+		return withExit(ExitUnknown)
 	}
 	return nil
 }

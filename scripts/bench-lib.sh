@@ -1,0 +1,24 @@
+# Helpers shared by scripts/bench.sh and scripts/bench-trace.sh (sourced; they set tmp and die before calling).
+have() { command -v "$1" >/dev/null; }
+
+# instr CMD...: instructions (callgrind Ir) of one run of CMD, the median of INSTR_RUNS (3); "-" without
+# valgrind. GODEBUG=asyncpreemptoff=1: callgrind aborts on the Go runtime's preemption signals; set for every
+# program measured, C ones ignore it.
+instr() {
+  have valgrind || { echo "-"; return; }
+  local vals=() i out v
+  for i in $(seq "${INSTR_RUNS:-3}"); do
+    out=$(mktemp "$tmp/cg.XXXXXX")
+    GODEBUG=asyncpreemptoff=1 valgrind --tool=callgrind --callgrind-out-file="$out.cg" "$@" >/dev/null 2>"$out.err" || true
+    v=$(awk '/Collected :/ {print $4}' "$out.err")
+    rm -f "$out" "$out.cg" "$out.err"
+    [ -n "$v" ] || die "callgrind failed on: $*"
+    vals+=("$v")
+  done
+  printf '%s\n' "${vals[@]}" | sort -n | sed -n "$(( (${#vals[@]} + 1) / 2 ))p"
+}
+
+# mean FILE [N]: hyperfine's mean of command N (0-based, default 0) in ms.
+mean() { python3 -c 'import json,sys; print("%.2f" % (json.load(open(sys.argv[1]))["results"][int(sys.argv[2])]["mean"]*1000))' "$1" "${2:-0}"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b }'; }
+mi() { awk -v a="$1" 'BEGIN { if (a == "-") print "-"; else printf "%.2f", a / 1e6 }'; }
