@@ -23,11 +23,17 @@ const (
 	TCPTimeWaitOverflow  = "TCPTimeWaitOverflow" // TIME_WAIT not created: tcp_max_tw_buckets reached
 	TCPAbortOnMemory     = "TCPAbortOnMemory"    // connections killed for orphan count or tcp_mem
 	TCPMemoryPressures   = "TCPMemoryPressures"  // entries into tcp_mem pressure
+	TCPAbortOnData       = "TCPAbortOnData"      // reset sent: data arrived after close (keepalive race)
+	TCPAbortOnClose      = "TCPAbortOnClose"     // reset sent: closed with unread data
+	TCPAbortOnTimeout    = "TCPAbortOnTimeout"   // killed after keepalive/retransmission timeouts
+	TCPAbortOnLinger     = "TCPAbortOnLinger"    // reset sent: linger timeout in FIN_WAIT2
+	TCPSynRetrans        = "TCPSynRetrans"       // SYNs retransmitted (unanswered connects)
 )
 
 var tcpExtNames = []string{
 	ListenOverflows, ListenDrops, EmbryonicRsts, TCPReqQFullDrop, TCPReqQFullDoCookies,
 	SyncookiesSent, SyncookiesRecv, SyncookiesFailed, TCPTimeWaitOverflow, TCPAbortOnMemory, TCPMemoryPressures,
+	TCPAbortOnData, TCPAbortOnClose, TCPAbortOnTimeout, TCPAbortOnLinger, TCPSynRetrans,
 }
 
 // readTCPExt reads the TcpExt section of <task>/net/netstat.

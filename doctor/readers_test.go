@@ -68,13 +68,15 @@ func TestReadTCPExt(t *testing.T) {
 		{"linux-6.18", Counters{
 			ListenOverflows: 1234, ListenDrops: 1240, EmbryonicRsts: 17, TCPReqQFullDrop: 7, TCPReqQFullDoCookies: 3,
 			SyncookiesSent: 3, SyncookiesRecv: 0, SyncookiesFailed: 0, TCPTimeWaitOverflow: 0, TCPAbortOnMemory: 2,
-			TCPMemoryPressures: 5,
+			TCPMemoryPressures: 5, TCPAbortOnData: 1, TCPAbortOnClose: 0, TCPAbortOnTimeout: 0, TCPAbortOnLinger: 0,
+			TCPSynRetrans: 0,
 		}},
 		// Linux 2.6.32 has no TCPReqQFull* nor TCPTimeWaitOverflow: they
 		// must be absent, not zero.
 		{"linux-2.6.32", Counters{
 			ListenOverflows: 88, ListenDrops: 88, EmbryonicRsts: 5, SyncookiesSent: 0, SyncookiesRecv: 0,
-			SyncookiesFailed: 0, TCPAbortOnMemory: 0, TCPMemoryPressures: 0,
+			SyncookiesFailed: 0, TCPAbortOnMemory: 0, TCPMemoryPressures: 0, TCPAbortOnData: 0, TCPAbortOnClose: 0,
+			TCPAbortOnTimeout: 0, TCPAbortOnLinger: 0, // no TCPSynRetrans before Linux 3.x: absent
 		}},
 	}
 	for _, tt := range tests {
