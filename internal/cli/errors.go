@@ -183,6 +183,14 @@ func usageErrors(root *cobra.Command) {
 // usageOf returns the usage error of an unknown command in args, nil when
 // the command exists.
 func usageOf(root *cobra.Command, args []string) error {
+	// cobra adds its own commands (help, completion, and __complete, which
+	// the shell completion scripts call) only when executing: add the first
+	// two now, and let the completion requests through.
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd(args...)
+	if len(args) > 0 && (args[0] == cobra.ShellCompRequestCmd || args[0] == cobra.ShellCompNoDescRequestCmd) {
+		return nil
+	}
 	c, _, err := root.Find(args)
 	if err == nil {
 		return nil
