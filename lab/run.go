@@ -72,7 +72,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		rep.Clients = opts.Clients
 	}
 	if m := sc.Missing(); m != "" {
-		rep.Skipped = fmt.Sprintf("%s not found in PATH (install the Debian package that provides it)", m)
+		rep.Skipped = fmt.Sprintf("%s not found: %s", m, InstallHint(m))
 		return rep, nil
 	}
 	host, err := netns.Self()

@@ -2,6 +2,7 @@ package lab
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os/exec"
 	"sort"
@@ -78,6 +79,16 @@ func Scenarios() []*Scenario {
 func Lookup(name string) (*Scenario, bool) {
 	s, ok := registry[name]
 	return s, ok
+}
+
+// InstallHint says how to get a program a scenario needs: a Debian
+// package, or for the lab's own Go client, the build next to tcptune.
+func InstallHint(program string) string {
+	if program == httpClientName {
+		return fmt.Sprintf("build it next to tcptune: 'go build -o $(dirname $(command -v tcptune))/%s ./cmd/%s' from a tcptune checkout ('make lab' builds bin/%s), or set %s to its path",
+			httpClientName, httpClientName, httpClientName, HTTPClientEnv)
+	}
+	return fmt.Sprintf("install it (Debian: apt-get install -y %s)", program)
 }
 
 // Missing returns the first program of s.Needs not found in PATH, or "".

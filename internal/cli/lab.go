@@ -125,8 +125,7 @@ func (o *labRunOptions) Complete(_ *cobra.Command, args []string) error {
 // Validate refuses a scenario whose program (nginx, hping3) is missing.
 func (o *labRunOptions) Validate() error {
 	if m := o.sc.Missing(); m != "" {
-		return withHint(fmt.Errorf("lab scenario %s needs %s, which is not installed", o.sc.Name, m),
-			"install it (Debian: apt-get install -y %s)", m)
+		return withHint(fmt.Errorf("lab scenario %s needs %s, which is not installed", o.sc.Name, m), "%s", lab.InstallHint(m))
 	}
 	return nil
 }
