@@ -12,7 +12,7 @@ import (
 	"sort"
 	"strings"
 
-	"golang.org/x/sys/unix"
+	"github.com/tcptune/tcptune/internal/safefile"
 )
 
 // Builtin names, in the order `list` shows them.
@@ -94,22 +94,26 @@ func ReadRegular(path, what string) ([]byte, error) {
 }
 
 func readRegular(path, what string) ([]byte, fs.FileInfo, error) {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC|unix.O_NOCTTY, 0)
-	if err != nil {
-		return nil, nil, fmt.Errorf("cannot read %s %s: %w", what, path, err)
+	f, err := safefile.Open(path, safefile.FollowLinks) // O_NONBLOCK, then fstat: never blocks on a FIFO
+	if errors.Is(err, safefile.ErrNotRegular) {
+		st, serr := os.Stat(path) // for the message only: stat opens nothing
+		switch {
+		case serr == nil && st.IsDir():
+			return nil, nil, fmt.Errorf("%s %s is a directory, not a file", what, path)
+		case serr == nil:
+			return nil, nil, fmt.Errorf("%s %s is not a regular file (%s); refusing to read it", what, path, fileKind(st.Mode()))
+		}
+		return nil, nil, fmt.Errorf("%s %s is not a regular file; refusing to read it", what, path)
 	}
-	f := os.NewFile(uintptr(fd), path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("cannot read %s %s: %w", what, path, unwrapPathErr(err))
+	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
 		return nil, nil, fmt.Errorf("cannot read %s %s: %w", what, path, unwrapPathErr(err))
 	}
-	switch {
-	case st.IsDir():
-		return nil, nil, fmt.Errorf("%s %s is a directory, not a file", what, path)
-	case !st.Mode().IsRegular():
-		return nil, nil, fmt.Errorf("%s %s is not a regular file (%s); refusing to read it", what, path, fileKind(st.Mode()))
-	case st.Size() > MaxFileSize:
+	if st.Size() > MaxFileSize {
 		return nil, nil, fmt.Errorf("%s %s is %d bytes, larger than the %d bytes tcptune reads", what, path, st.Size(), MaxFileSize)
 	}
 	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
