@@ -10,10 +10,7 @@ import (
 // (identity, owner, its own somaxconn) followed by its report.
 func WriteAllText(w io.Writer, r *AllReport) error {
 	var b strings.Builder
-	scope := "since boot (one reading, --once)"
-	if r.Mode == "interval" {
-		scope = fmt.Sprintf("over %.1fs", r.IntervalSeconds)
-	}
+	scope := scopeText(r.Mode, r.IntervalSeconds)
 	findings := 0
 	for _, n := range r.Namespaces {
 		findings += len(n.Report.Findings)

@@ -6,14 +6,19 @@ import (
 	"strings"
 )
 
+// scopeText says what a report's counters cover.
+func scopeText(mode string, seconds float64) string {
+	if mode == "interval" {
+		return fmt.Sprintf("over %.1fs", seconds)
+	}
+	return "since boot (one reading, --once)"
+}
+
 // WriteText prints r for a human: the verdict, each finding with its
 // evidence and fix, then the listeners.
 func WriteText(w io.Writer, r *Report) error {
 	var b strings.Builder
-	scope := "since boot (one reading, --once)"
-	if r.Mode == "interval" {
-		scope = fmt.Sprintf("over %.1fs", r.IntervalSeconds)
-	}
+	scope := scopeText(r.Mode, r.IntervalSeconds)
 	if r.Netns != "" {
 		scope += ", network namespace " + r.Netns
 	}

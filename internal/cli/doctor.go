@@ -169,13 +169,7 @@ func runDoctor(cmd *cobra.Command, g *Globals, o *doctorOptions) error {
 	} else if err := doctor.WriteText(g.Stdout, r); err != nil {
 		return err
 	}
-	switch r.Result {
-	case doctor.ResultFindings:
-		return withExit(ExitChanges)
-	case doctor.ResultUnknown:
-		return withExit(ExitUnknown)
-	}
-	return nil
+	return doctorExit(r.Result)
 }
 
 // runDoctorAll is doctor --all-netns.
@@ -198,7 +192,12 @@ func runDoctorAll(cmd *cobra.Command, g *Globals, o *doctorOptions) error {
 	} else if err := doctor.WriteAllText(g.Stdout, r); err != nil {
 		return err
 	}
-	switch r.Result {
+	return doctorExit(r.Result)
+}
+
+// doctorExit maps a doctor result to its exit status: findings 2, unknown 3.
+func doctorExit(r string) error {
+	switch r {
 	case doctor.ResultFindings:
 		return withExit(ExitChanges)
 	case doctor.ResultUnknown:
