@@ -183,29 +183,28 @@ func checkFound(t *testing.T, s *Snapshot, walks int, remote string) {
 	t.Errorf("connect to %s not found among %+v", remote, s.Connecting)
 }
 
-// TestSynSentGateKernelFindsSynSent: among established connections, one
-// connect to a peer that never answers opens the gate and is found.
-func TestSynSentGateKernelFindsSynSent(t *testing.T) {
-	if !nstest.InPrivateNetns(t) {
-		return
-	}
+// findsSynSent: among 20 established IPv4 connections, one connect to a peer
+// that never answers (on a veth with address cidr) opens the gate and is
+// found.
+func findsSynSent(t *testing.T, cidr, peer, network, addr string) {
 	holdEstablished(t, "tcp4", 20)
-	deadPeer(t, "10.215.7.1/24", "10.215.7.2")
-	connectDead(t, "tcp4", "10.215.7.2:8080")
+	deadPeer(t, cidr, peer)
+	connectDead(t, network, addr)
 	walks := 0
-	checkFound(t, collectLocked(t, gateSource(&walks)), walks, "10.215.7.2:8080")
+	checkFound(t, collectLocked(t, gateSource(&walks)), walks, addr)
+}
+
+func TestSynSentGateKernelFindsSynSent(t *testing.T) {
+	if nstest.InPrivateNetns(t) {
+		findsSynSent(t, "10.215.7.1/24", "10.215.7.2", "tcp4", "10.215.7.2:8080")
+	}
 }
 
 // TestSynSentGateKernelFindsSynSentIPv6: the IPv6 connect is counted in
 // sockstat6 only (tcpv6_prot), the established IPv4 connections in sockstat
 // and CurrEstab: a gate reading sockstat alone would see 0 others and miss it.
 func TestSynSentGateKernelFindsSynSentIPv6(t *testing.T) {
-	if !nstest.InPrivateNetns(t) {
-		return
+	if nstest.InPrivateNetns(t) {
+		findsSynSent(t, "fd15::1/64", "fd15::2", "tcp6", "[fd15::2]:8080")
 	}
-	holdEstablished(t, "tcp4", 20)
-	deadPeer(t, "fd15::1/64", "fd15::2")
-	connectDead(t, "tcp6", "[fd15::2]:8080")
-	walks := 0
-	checkFound(t, collectLocked(t, gateSource(&walks)), walks, "[fd15::2]:8080")
 }
