@@ -41,8 +41,8 @@ import (
 // before inuse, so a connection established between the two raises the
 // count (a walk), never lowers it. What is left: established sockets that
 // vanish (reset) and new ones that complete in exactly balancing numbers
-// within the ~100 us of the reading, on a namespace whose only other
-// non-established socket is a SYN-SENT one. The rule built on it needs a
+// within the fraction of a millisecond the reading takes, on a namespace
+// whose only other non-established socket is a SYN-SENT one. The rule built on it needs a
 // connect that has already waited a retransmission (a second or more) and, in
 // the default two-reading mode, was seen in both readings.
 //
