@@ -85,13 +85,12 @@ func LoadStatus(opts Options) (*Status, error) {
 		return nil, err
 	}
 	// The history and the keys in effect come from the summary apply
-	// keeps; without a matching one (a crash, a power loss) the records
-	// are decoded. Unfinished transactions are always decoded.
-	sm := st.readSummary(l)
-	if sm == nil {
-		if sm, err = st.buildSummary(l); err != nil {
-			return nil, err
-		}
+	// keeps; one made before a crash or a power loss is patched with the
+	// records whose names changed since (loadSummary), so the older ones
+	// are not decoded. Unfinished transactions are always decoded.
+	sm, err := st.loadSummary(l)
+	if err != nil {
+		return nil, err
 	}
 	s.Transactions = append(s.Transactions, sm.Transactions...)
 	s.Corrupt = append(s.Corrupt, sm.Corrupt...)

@@ -13,12 +13,15 @@ import (
 )
 
 // TestSummaryEqualsDecoding: after every kind of step (apply, failed
-// apply, pruning, rollback, rollback --to, resolve, baseline) status read
-// through the summary equals status decoded from the records, and a
-// summary that does not match the listing is ignored.
+// apply, pruning, crash, rollback, rollback --to, resolve, baseline)
+// status read through the summary equals status decoded from the records,
+// and so does status read through the summary of the step before (as a
+// crash between the step and its summary leaves it): patched or, where it
+// cannot be, ignored.
 func TestSummaryEqualsDecoding(t *testing.T) {
 	e := newTxEnv(t, stock)
 	st := store{dir: e.opts.StateDir}
+	var before []byte // the summary at the previous check
 	check := func(step string) {
 		t.Helper()
 		fast, err := LoadStatus(e.opts)
@@ -34,7 +37,16 @@ func TestSummaryEqualsDecoding(t *testing.T) {
 		if d := cmp.Diff(js(slow), js(fast)); d != "" {
 			t.Errorf("%s: status from the summary differs from decoding (-decoded +summary):\n%s", step, d)
 		}
+		if before != nil {
+			must(t, os.WriteFile(st.summaryPath(), before, 0o644))
+			patched, err := LoadStatus(e.opts)
+			must(t, err)
+			if d := cmp.Diff(js(slow), js(patched)); d != "" {
+				t.Errorf("%s: status from the previous step's summary differs from decoding (-decoded +patched):\n%s", step, d)
+			}
+		}
 		must(t, os.WriteFile(st.summaryPath(), b, 0o644))
+		before = b
 	}
 	body := func(v string) *profiles.Resolved {
 		return profileFile(t, "name: p\nsettings:\n  net.core.somaxconn: "+v+"\n  net.ipv4.tcp_fin_timeout: 3"+v[:1]+"\n")
@@ -65,6 +77,7 @@ func TestSummaryEqualsDecoding(t *testing.T) {
 	must(t, err)
 	check("rollback --to")
 	crashAfter(t, e, body("5000"), 1)
+	check("crash")
 	_, err = Resolve(context.Background(), e.opts, "")
 	must(t, err)
 	check("resolve")
@@ -75,7 +88,7 @@ func TestSummaryEqualsDecoding(t *testing.T) {
 	// A summary from another listing is not used.
 	_, err = Apply(context.Background(), body("6000"), e.opts)
 	must(t, err)
-	sm := &summary{FP: 1, Transactions: []TxSummary{{ID: "999999-20250102T030405Z", State: TxApplied}}}
+	sm := &summary{Format: summaryFormat, Listing: "999999-20250102T030405Z.applied\n", Transactions: []TxSummary{{ID: "999999-20250102T030405Z", State: TxApplied}}}
 	must(t, st.writeSummary(sm))
 	s, err := LoadStatus(e.opts)
 	must(t, err)
@@ -105,5 +118,57 @@ func TestDirectoryFsyncsOfAnApply(t *testing.T) {
 	want := []string{filepath.Join(e.opts.StateDir, "tx"), e.opts.PersistDir}
 	if d := cmp.Diff(want, dirs); d != "" {
 		t.Errorf("directory fsyncs (-want +got):\n%s", d)
+	}
+}
+
+// TestStatusAfterCrashDecodesOnlyWhatChanged: a crash leaves the summary
+// one transaction behind the listing; status then decodes the crashed
+// record only, not the 50 before it. Every older record body is planted
+// corrupt: decoding any of them would list it as CORRUPT. Without the
+// summary the same directory shows all of them corrupt, so the plant works.
+func TestStatusAfterCrashDecodesOnlyWhatChanged(t *testing.T) {
+	e := newTxEnv(t, stock)
+	st := store{dir: e.opts.StateDir}
+	body := func(v string) *profiles.Resolved {
+		return profileFile(t, "name: p\nsettings:\n  net.core.somaxconn: "+v+"\n  net.ipv4.tcp_fin_timeout: 3"+v[:1]+"\n")
+	}
+	for i := 0; i < MaxRecords; i++ {
+		_, err := Apply(context.Background(), body([]string{"1000", "2000"}[i%2]), e.opts)
+		must(t, err)
+	}
+	want, err := LoadStatus(e.opts)
+	must(t, err)
+	l, err := st.scan()
+	must(t, err)
+	crashAfter(t, e, body("5000"), 1)
+	for _, en := range l.entries {
+		must(t, os.WriteFile(st.path(en.id), []byte("{not a record"), 0o644))
+	}
+	s, err := LoadStatus(e.opts)
+	must(t, err)
+	if len(s.Corrupt) != 0 {
+		t.Errorf("status decoded %d older records after the crash: %+v", len(s.Corrupt), s.Corrupt[0])
+	}
+	if len(s.Crashed) != 1 || len(s.Transactions) != statusHistory || s.Transactions[0].ID != s.Crashed[0].ID {
+		t.Errorf("want the crashed transaction first of %d, got crashed %+v, transactions %+v", statusHistory, s.Crashed, s.Transactions)
+	}
+	js := func(v any) string { b, _ := json.MarshalIndent(v, "", " "); return string(b) }
+	if d := cmp.Diff(js(want.Transactions[:statusHistory-1]), js(s.Transactions[1:])); d != "" {
+		t.Errorf("history after the crash (-before +after):\n%s", d)
+	}
+	expected := func(ks []KeyStatus) (out []string) { // the live values changed with the crash
+		for _, k := range ks {
+			out = append(out, k.Key.String()+"="+string(k.Expected)+" by "+k.Transaction)
+		}
+		return out
+	}
+	if d := cmp.Diff(expected(want.Applied), expected(s.Applied)); d != "" {
+		t.Errorf("keys in effect after the crash (-before +after):\n%s", d)
+	}
+	must(t, os.Remove(st.summaryPath()))
+	s, err = LoadStatus(e.opts)
+	must(t, err)
+	if len(s.Corrupt) < MaxRecords {
+		t.Errorf("without the summary %d corrupt records are listed, want %d: the plant did not work", len(s.Corrupt), MaxRecords)
 	}
 }
