@@ -3,7 +3,6 @@ package apply
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -303,12 +302,7 @@ func (s store) writeSummary(sm *summary) error {
 	if err != nil {
 		return err
 	}
-	tmp := filepath.Join(s.txDir(), "."+summaryName+".tmp")
-	if err := writeQuick(tmp, b); err != nil {
-		return fmt.Errorf("write status summary: %w", err)
-	}
-	if err := os.Rename(tmp, s.summaryPath()); err != nil {
-		_ = os.Remove(tmp)
+	if err := replaceQuick(s.summaryPath(), b); err != nil {
 		return fmt.Errorf("write status summary: %w", err)
 	}
 	return nil

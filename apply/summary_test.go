@@ -172,3 +172,22 @@ func TestStatusAfterCrashDecodesOnlyWhatChanged(t *testing.T) {
 		t.Errorf("without the summary %d corrupt records are listed, want %d: the plant did not work", len(s.Corrupt), MaxRecords)
 	}
 }
+
+// TestWritersTableEmptiedByPowerLoss: the last-writer table is replaced
+// without fsync, so a power loss can leave it empty; that reads as no
+// write known (as before the first), not as a corrupt table that would stop
+// every apply and reconcile check. Garbage is still refused.
+func TestWritersTableEmptiedByPowerLoss(t *testing.T) {
+	dir := t.TempDir()
+	st := store{dir: dir}
+	must(t, os.WriteFile(st.writersPath(), nil, 0o644))
+	w, err := LoadWriters(dir)
+	must(t, err)
+	if len(w.Keys) != 0 || w.Generation != 0 {
+		t.Errorf("empty table read as %+v", w)
+	}
+	must(t, os.WriteFile(st.writersPath(), []byte("{garbage"), 0o644))
+	if _, err := LoadWriters(dir); err == nil {
+		t.Error("a garbled table was accepted")
+	}
+}

@@ -408,6 +408,22 @@ func writeQuick(path string, data []byte) error {
 	return errors.Join(werr, f.Close())
 }
 
+// replaceQuick replaces path with data for files that are caches or
+// coordination, not part of the crash-safety promise: a temp file in the
+// same directory ("." + name + ".tmp", so never a probe of /tmp), rename,
+// no fsync. A power loss may leave the old content or an empty file.
+func replaceQuick(path string, data []byte) error {
+	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
+	if err := writeQuick(tmp, data); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		_ = os.Remove(tmp)
+		return err
+	}
+	return nil
+}
+
 // CorruptRecord is a record that cannot be read or fails validation.
 type CorruptRecord struct {
 	ID    string  `json:"id"`
