@@ -74,7 +74,7 @@ const statusHistory = 10
 // nothing and creates nothing.
 func LoadStatus(opts Options) (*Status, error) {
 	o := opts.withDefaults()
-	st := store{dir: o.StateDir}
+	st := store{dir: o.StateDir, decoded: map[string]loaded{}}
 	s := &Status{Transactions: []TxSummary{}, Applied: []KeyStatus{}, Crashed: []TxSummary{}, Corrupt: []CorruptRecord{}}
 	l, err := st.scan()
 	if err != nil {

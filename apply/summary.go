@@ -1,6 +1,7 @@
 package apply
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"path/filepath"
@@ -11,7 +12,8 @@ import (
 	"github.com/tcptune/tcptune/sysctl"
 )
 
-// summary is StateDir/tx/summary.json: what status shows of the history,
+// summary is StateDir/tx/summary.json (a JSON line, then the listing it
+// was made from as plain text): what status shows of the history,
 // so that status decodes one small file instead of every record. It is a
 // cache, never the truth: it carries the directory listing it was made
 // from (each transaction's id and state as the names say), and status
@@ -25,8 +27,11 @@ import (
 // under the lock, without fsync.
 type summary struct {
 	Format int `json:"format"`
-	// Listing: one "<id>.<state>\n" per transaction, oldest first.
-	Listing string `json:"listing"`
+	// Listing: one "<id>.<state>\n" per transaction, oldest first. It
+	// follows the JSON line in the file as plain text, so that the check
+	// costs a comparison of bytes, not a JSON decode that grows with the
+	// history.
+	Listing string `json:"-"`
 	// Transactions are the readable ones of the newest statusHistory,
 	// newest first.
 	Transactions []TxSummary `json:"transactions"`
@@ -85,10 +90,12 @@ func (s store) readSummary() *summary {
 	if err != nil {
 		return nil
 	}
+	head, listing, ok := bytes.Cut(b, []byte{'\n'})
 	var sm summary
-	if json.Unmarshal(b, &sm) != nil || sm.Format != summaryFormat {
+	if !ok || json.Unmarshal(head, &sm) != nil || sm.Format != summaryFormat {
 		return nil
 	}
+	sm.Listing = string(listing)
 	return &sm
 }
 
@@ -298,10 +305,11 @@ func afterApply(prev *summary, rec *Record, after *listing) *summary {
 // writeSummary replaces the summary: temp file, rename, no fsync (a lost
 // or torn summary only costs status a slower read).
 func (s store) writeSummary(sm *summary) error {
-	b, err := json.Marshal(sm)
+	b, err := json.Marshal(sm) // one line: no raw newline in JSON
 	if err != nil {
 		return err
 	}
+	b = append(append(b, '\n'), sm.Listing...)
 	if err := replaceQuick(s.summaryPath(), b); err != nil {
 		return fmt.Errorf("write status summary: %w", err)
 	}

@@ -161,7 +161,18 @@ type mark struct {
 // (a record without a mark) and "what is the latest" (the highest seq in a
 // name), without decoding any record: apply costs the same with 50 records
 // as with none.
-type store struct{ dir string }
+type store struct {
+	dir string
+	// decoded, when set, keeps what load returned per transaction and
+	// state for the life of one read-only command (status decodes a
+	// crashed record for the summary and for the crash report once).
+	decoded map[string]loaded
+}
+
+type loaded struct {
+	r   *Record
+	err error
+}
 
 func (s store) txDir() string         { return filepath.Join(s.dir, "tx") }
 func (s store) path(id string) string { return filepath.Join(s.txDir(), id+".json") }
@@ -438,6 +449,27 @@ var errCorrupt = errors.New("corrupt transaction record")
 // load reads and checks one record and applies its mark; every key and value
 // is re-validated, as the file is input like any other.
 func (s store) load(e *entry) (*Record, error) {
+	if s.decoded == nil {
+		return s.decode(e)
+	}
+	k := e.id + "." + string(e.state())
+	if d, ok := s.decoded[k]; ok {
+		if d.r != nil {
+			cp := *d.r
+			return &cp, nil
+		}
+		return nil, d.err
+	}
+	r, err := s.decode(e)
+	s.decoded[k] = loaded{r, err}
+	if r != nil {
+		cp := *r
+		r = &cp
+	}
+	return r, err
+}
+
+func (s store) decode(e *entry) (*Record, error) {
 	b, err := safefile.ReadFile(s.path(e.id), maxRecordSize, safefile.NoFollow)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", errCorrupt, err)
