@@ -92,8 +92,10 @@ func LoadStatus(opts Options) (*Status, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.Transactions = append(s.Transactions, sm.Transactions...)
 	s.Corrupt = append(s.Corrupt, sm.Corrupt...)
+	if err := st.history(s, sm, l, opts.History); err != nil {
+		return nil, err
+	}
 	crashed, corrupt, err := st.crashed(l)
 	if err != nil {
 		return nil, err
@@ -132,6 +134,33 @@ func LoadStatus(opts Options) (*Status, error) {
 		}
 	}
 	return s, nil
+}
+
+// history lists the latest n transactions (0: statusHistory): those the
+// summary holds, and beyond them the older ones decoded from their records,
+// so the cost follows what is printed, not the history kept.
+func (st store) history(s *Status, sm *summary, l *listing, n int) error {
+	if n <= 0 {
+		n = statusHistory
+	}
+	s.Transactions = append(s.Transactions, sm.Transactions[:min(n, len(sm.Transactions))]...)
+	top := l.newest(n)
+	if len(top) <= statusHistory {
+		return nil
+	}
+	recs, corrupt, err := st.loadAll(top[statusHistory:])
+	if err != nil {
+		return err
+	}
+	for _, r := range recs {
+		s.Transactions = append(s.Transactions, summarize(r))
+	}
+	for _, c := range corrupt {
+		if !slices.ContainsFunc(s.Corrupt, func(x CorruptRecord) bool { return x.ID == c.ID }) {
+			s.Corrupt = append(s.Corrupt, c)
+		}
+	}
+	return nil
 }
 
 func (o Options) compare(ks KeyStatus) KeyStatus {

@@ -191,3 +191,61 @@ func TestWritersTableEmptiedByPowerLoss(t *testing.T) {
 		t.Error("a garbled table was accepted")
 	}
 }
+
+// TestStatusHistoryDecodesWhatItLists: status lists the latest 10 from the
+// summary; History asks for more, decoded from their records and no
+// others. Records 11 to 30 (newest first) are planted corrupt: listing 10
+// does not see them, listing 30 reports each, and the 20 older ones beyond
+// stay unread.
+func TestStatusHistoryDecodesWhatItLists(t *testing.T) {
+	e := newTxEnv(t, stock)
+	st := store{dir: e.opts.StateDir}
+	body := func(v string) *profiles.Resolved {
+		return profileFile(t, "name: p\nsettings:\n  net.core.somaxconn: "+v+"\n")
+	}
+	for i := 0; i < MaxRecords; i++ {
+		_, err := Apply(context.Background(), body([]string{"1000", "2000"}[i%2]), e.opts)
+		must(t, err)
+	}
+	l, err := st.scan()
+	must(t, err)
+	newest := l.newest(MaxRecords)
+	ids := func(es []*entry) (out []string) {
+		for _, en := range es {
+			out = append(out, en.id)
+		}
+		return out
+	}
+	listed := func(s *Status) (out []string) {
+		for _, tx := range s.Transactions {
+			out = append(out, tx.ID)
+		}
+		return out
+	}
+	o := e.opts
+	o.History = 30
+	s, err := LoadStatus(o)
+	must(t, err)
+	if d := cmp.Diff(ids(newest[:30]), listed(s)); d != "" {
+		t.Errorf("History 30 (-want +got):\n%s", d)
+	}
+	for _, en := range newest[statusHistory:30] {
+		must(t, os.WriteFile(st.path(en.id), []byte("{not a record"), 0o644))
+	}
+	s, err = LoadStatus(e.opts)
+	must(t, err)
+	if d := cmp.Diff(ids(newest[:statusHistory]), listed(s)); d != "" || len(s.Corrupt) != 0 {
+		t.Errorf("default history: corrupt %d (want 0: none of them listed), transactions (-want +got):\n%s", len(s.Corrupt), d)
+	}
+	s, err = LoadStatus(o)
+	must(t, err)
+	if len(s.Corrupt) != 30-statusHistory || len(s.Transactions) != statusHistory {
+		t.Errorf("History 30 over 20 planted corrupt records: %d corrupt, %d listed; want 20 and 10", len(s.Corrupt), len(s.Transactions))
+	}
+	o.History = 3
+	s, err = LoadStatus(o)
+	must(t, err)
+	if d := cmp.Diff(ids(newest[:3]), listed(s)); d != "" {
+		t.Errorf("History 3 (-want +got):\n%s", d)
+	}
+}
