@@ -151,8 +151,9 @@ func (s store) buildSummary(l *listing) (*summary, error) {
 // decoding only the transactions that are new or changed state since, and
 // those that moved into the newest statusHistory: status after a crash
 // costs the same with 50 records as with one. ok is false when it cannot:
-// a transaction that was applied is no longer (its keys fall back to older
-// records, which only decoding them tells).
+// a transaction that was applied is no longer, or is gone while older
+// applied ones remain (its keys fall back to older records, which only
+// decoding them tells).
 func (s store) patchSummary(old *summary, l *listing) (sm *summary, ok bool, err error) {
 	was := map[string]TxState{}
 	for _, line := range strings.Split(old.Listing, "\n") {
@@ -175,10 +176,24 @@ func (s store) patchSummary(old *summary, l *listing) (sm *summary, ok bool, err
 		fresh = append(fresh, e)
 		drop[e.id] = true
 	}
-	for id := range was {
-		if !now[id] {
-			drop[id] = true // pruned (or deleted): buildSummary would not see it either
+	oldestApplied := -1 // seq of the oldest applied transaction still there
+	for _, e := range l.entries {
+		if e.state() == TxApplied {
+			oldestApplied = e.seq
+			break
 		}
+	}
+	for id, st := range was {
+		if now[id] {
+			continue
+		}
+		// Pruning deletes the oldest first: an applied transaction gone
+		// from before every applied one left held no key another still
+		// sets. One deleted from among them did (a hand edit): decode.
+		if st == TxApplied && oldestApplied >= 0 && seqOf(id) > oldestApplied {
+			return nil, false, nil
+		}
+		drop[id] = true
 	}
 	recs, corrupt, err := s.loadAll(fresh)
 	if err != nil {

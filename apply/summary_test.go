@@ -84,6 +84,43 @@ func TestSummaryEqualsDecoding(t *testing.T) {
 	_, err = RollbackBaseline(context.Background(), e.opts)
 	must(t, err)
 	check("baseline")
+	for i := 0; i < 3; i++ {
+		_, err = Apply(context.Background(), body([]string{"1000", "2000"}[i%2]), e.opts)
+		must(t, err)
+	}
+	check("applies after the baseline")
+	for i := 0; i < 2; i++ {
+		bad.IO = &faultIO{FS: e.fs, failAt: 1}
+		if _, err := Apply(context.Background(), body("3000"), bad); err == nil {
+			t.Fatal("fault not injected")
+		}
+	}
+	check("failed applies")
+	// The newest two (failed) records deleted by hand: two older ones move
+	// into the latest 10, which the summary before did not hold.
+	l, err = st.scan()
+	must(t, err)
+	for _, en := range l.newest(2) {
+		must(t, os.Remove(st.path(en.id)))
+		for _, m := range en.marks {
+			must(t, os.Remove(st.markPath(en.id, m)))
+		}
+	}
+	check("newest failed records deleted")
+	for i := 0; i < 2; i++ {
+		_, err = Apply(context.Background(), body([]string{"1000", "2000"}[i%2]), e.opts)
+		must(t, err)
+	}
+	check("applies after")
+	l, err = st.scan()
+	must(t, err)
+	for _, en := range l.newest(1) {
+		must(t, os.Remove(st.path(en.id)))
+		for _, m := range en.marks {
+			must(t, os.Remove(st.markPath(en.id, m)))
+		}
+	}
+	check("newest applied record deleted")
 
 	// A summary from another listing is not used.
 	_, err = Apply(context.Background(), body("6000"), e.opts)
