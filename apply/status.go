@@ -143,7 +143,16 @@ func (st store) history(s *Status, sm *summary, l *listing, n int) error {
 	if n <= 0 {
 		n = statusHistory
 	}
-	s.Transactions = append(s.Transactions, sm.Transactions[:min(n, len(sm.Transactions))]...)
+	ts, err := sm.transactions(n)
+	if err != nil { // a summary garbled in its transaction lines
+		if sm, err = st.buildSummary(l); err != nil {
+			return err
+		}
+		if ts, err = sm.transactions(n); err != nil {
+			return err
+		}
+	}
+	s.Transactions = append(s.Transactions, ts...)
 	top := l.newest(n)
 	if len(top) <= statusHistory {
 		return nil

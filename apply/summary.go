@@ -12,9 +12,8 @@ import (
 	"github.com/tcptune/tcptune/sysctl"
 )
 
-// summary is StateDir/tx/summary.json (a JSON line, then the listing it
-// was made from as plain text): what status shows of the history,
-// so that status decodes one small file instead of every record. It is a
+// summary is StateDir/tx/summary: what status shows of the history, so
+// that status decodes one small file instead of every record. It is a
 // cache, never the truth: it carries the directory listing it was made
 // from (each transaction's id and state as the names say), and status
 // checks it against the listing. When they differ (a crash between a
@@ -25,30 +24,135 @@ import (
 // rollback refreshing the summary) or a summary that cannot be read
 // makes status decode the records. Apply, rollback and resolve rewrite it
 // under the lock, without fsync.
+//
+// The file is lines of text, so that apply reads and rewrites it without
+// a JSON decode (which would grow with what it holds):
+//
+//	tcptune status summary 3
+//	A <transaction> <key> <expected value>     a key in effect
+//	C <CorruptRecord as JSON>                  a corrupt record
+//	T <id> <TxSummary as JSON>                 a listed transaction
+//	                                           (an empty line)
+//	<id>.<state>                               the listing, oldest first
+//
+// Only status decodes the T lines it prints.
 type summary struct {
-	Format int `json:"format"`
-	// Listing: one "<id>.<state>\n" per transaction, oldest first. It
-	// follows the JSON line in the file as plain text, so that the check
-	// costs a comparison of bytes, not a JSON decode that grows with the
-	// history.
-	Listing string `json:"-"`
-	// Transactions are the readable ones of the newest statusHistory,
-	// newest first.
-	Transactions []TxSummary `json:"transactions"`
+	// Listing: one "<id>.<state>\n" per transaction, oldest first.
+	Listing string
+	// txs are the readable ones of the newest statusHistory, newest first.
+	txs []txLine
 	// Applied: per key the expected value of the newest applied
 	// transaction that set it.
-	Applied []KeyStatus     `json:"applied"`
-	Corrupt []CorruptRecord `json:"corrupt"`
+	Applied []KeyStatus
+	Corrupt []CorruptRecord
 }
 
-// summaryFormat is bumped on an incompatible change; a summary of
-// another format is not used (status decodes the records once, the next
-// apply writes a new one).
-const summaryFormat = 2
+// txLine is one listed transaction as the summary file holds it: its id
+// and its TxSummary as JSON, decoded only by status.
+type txLine struct {
+	id  string
+	raw []byte
+}
 
-const summaryName = "summary.json"
+func txLineOf(t TxSummary) txLine {
+	b, _ := json.Marshal(t) // a TxSummary always encodes, on one line
+	return txLine{id: t.ID, raw: b}
+}
+
+func (sm *summary) addTx(r *Record) { sm.txs = append(sm.txs, txLineOf(summarize(r))) }
+
+// transactions decodes the first n listed transactions.
+func (sm *summary) transactions(n int) ([]TxSummary, error) {
+	out := make([]TxSummary, 0, min(n, len(sm.txs)))
+	for _, t := range sm.txs[:min(n, len(sm.txs))] {
+		var ts TxSummary
+		if err := json.Unmarshal(t.raw, &ts); err != nil || ts.ID != t.id {
+			return nil, fmt.Errorf("%w: status summary: transaction %s", errCorrupt, t.id)
+		}
+		out = append(out, ts)
+	}
+	return out, nil
+}
+
+// summaryHead is the first line; its number is bumped on an incompatible
+// change, and a summary with another first line is not used (status
+// decodes the records until the next apply writes a new one).
+const summaryHead = "tcptune status summary 3"
+
+const summaryName = "summary"
+
+// oldSummaryName is the JSON summary of earlier versions, swept by apply.
+const oldSummaryName = "summary.json"
 
 func (s store) summaryPath() string { return filepath.Join(s.txDir(), summaryName) }
+
+func (sm *summary) encode() []byte {
+	var b bytes.Buffer
+	b.WriteString(summaryHead + "\n")
+	for _, k := range sm.Applied {
+		b.WriteString("A " + k.Transaction + " " + k.Key.String() + " " + string(k.Expected) + "\n")
+	}
+	for _, c := range sm.Corrupt {
+		j, _ := json.Marshal(c)
+		b.WriteString("C ")
+		b.Write(j)
+		b.WriteByte('\n')
+	}
+	for _, t := range sm.txs {
+		b.WriteString("T " + t.id + " ")
+		b.Write(t.raw)
+		b.WriteByte('\n')
+	}
+	b.WriteByte('\n')
+	b.WriteString(sm.Listing)
+	return b.Bytes()
+}
+
+// parseSummary reads a summary file; nil when it is not one.
+func parseSummary(b []byte) *summary {
+	head, rest, ok := bytes.Cut(b, []byte{'\n'})
+	if !ok || string(head) != summaryHead {
+		return nil
+	}
+	sm := &summary{Applied: []KeyStatus{}, Corrupt: []CorruptRecord{}}
+	for {
+		var line []byte
+		if line, rest, ok = bytes.Cut(rest, []byte{'\n'}); !ok {
+			return nil
+		}
+		if len(line) == 0 {
+			break
+		}
+		kind, body, _ := bytes.Cut(line, []byte{' '})
+		switch string(kind) {
+		case "A":
+			id, kv, ok1 := bytes.Cut(body, []byte{' '})
+			key, val, ok2 := bytes.Cut(kv, []byte{' '})
+			k, kerr := sysctl.ParseKey(string(key))
+			v, verr := sysctl.ParseValue(string(val))
+			if !ok1 || !ok2 || kerr != nil || verr != nil || !validTxID(string(id)) {
+				return nil
+			}
+			sm.Applied = append(sm.Applied, KeyStatus{Key: k, Expected: v, Transaction: string(id)})
+		case "C":
+			var c CorruptRecord
+			if json.Unmarshal(body, &c) != nil {
+				return nil
+			}
+			sm.Corrupt = append(sm.Corrupt, c)
+		case "T":
+			id, raw, ok := bytes.Cut(body, []byte{' '})
+			if !ok || !validTxID(string(id)) {
+				return nil
+			}
+			sm.txs = append(sm.txs, txLine{id: string(id), raw: raw})
+		default:
+			return nil
+		}
+	}
+	sm.Listing = string(rest)
+	return sm
+}
 
 // names is the listing as a summary records it.
 func (l *listing) names() string {
@@ -80,23 +184,17 @@ func topIDs(es []*entry) map[string]bool {
 }
 
 func newSummary(l *listing) *summary {
-	return &summary{Format: summaryFormat, Listing: l.names(), Transactions: []TxSummary{}, Applied: []KeyStatus{}, Corrupt: []CorruptRecord{}}
+	return &summary{Listing: l.names(), Applied: []KeyStatus{}, Corrupt: []CorruptRecord{}}
 }
 
-// readSummary decodes the stored summary, whatever listing it was made
+// readSummary reads the stored summary, whatever listing it was made
 // from; nil when there is none or it cannot be read.
 func (s store) readSummary() *summary {
 	b, err := safefile.ReadFile(s.summaryPath(), maxRecordSize, safefile.NoFollow)
 	if err != nil {
 		return nil
 	}
-	head, listing, ok := bytes.Cut(b, []byte{'\n'})
-	var sm summary
-	if !ok || json.Unmarshal(head, &sm) != nil || sm.Format != summaryFormat {
-		return nil
-	}
-	sm.Listing = string(listing)
-	return &sm
+	return parseSummary(b)
 }
 
 // loadSummary is the summary of l: the stored one when it matches, else
@@ -137,7 +235,7 @@ func (s store) buildSummary(l *listing) (*summary, error) {
 	seen := map[sysctl.Key]bool{}
 	for _, r := range recs {
 		if inTop[r.ID] {
-			sm.Transactions = append(sm.Transactions, summarize(r))
+			sm.addTx(r)
 		}
 		if r.State == TxApplied {
 			sm.addApplied(r, seen)
@@ -219,14 +317,14 @@ func (s store) patchSummary(old *summary, l *listing) (sm *summary, ok bool, err
 			applied[k.Key] = k
 		}
 	}
-	known := map[string]TxSummary{}
-	for _, t := range old.Transactions {
-		if !drop[t.ID] {
-			known[t.ID] = t
+	known := map[string]txLine{}
+	for _, t := range old.txs {
+		if !drop[t.id] {
+			known[t.id] = t
 		}
 	}
 	for _, r := range recs {
-		known[r.ID] = summarize(r)
+		known[r.ID] = txLineOf(summarize(r))
 		if r.State != TxApplied {
 			continue
 		}
@@ -248,12 +346,12 @@ func (s store) patchSummary(old *summary, l *listing) (sm *summary, ok bool, err
 		return nil, false, err
 	}
 	for _, r := range more {
-		known[r.ID] = summarize(r)
+		known[r.ID] = txLineOf(summarize(r))
 	}
 	sm.Corrupt = append(sm.Corrupt, morebad...)
 	for _, e := range top {
 		if t, have := known[e.id]; have {
-			sm.Transactions = append(sm.Transactions, t)
+			sm.txs = append(sm.txs, t)
 		}
 	}
 	for _, k := range applied {
@@ -287,15 +385,15 @@ func (sm *summary) sortApplied() {
 // the same with 50 records as with one.
 func afterApply(prev *summary, rec *Record, after *listing) *summary {
 	sm := newSummary(after)
-	sm.Transactions = append(sm.Transactions, summarize(rec))
+	sm.addTx(rec)
 	kept := make(map[string]bool, len(after.entries))
 	for _, e := range after.entries {
 		kept[e.id] = true
 	}
 	inTop := topIDs(after.newest(statusHistory))
-	for _, t := range prev.Transactions {
-		if inTop[t.ID] && t.ID != rec.ID {
-			sm.Transactions = append(sm.Transactions, t)
+	for _, t := range prev.txs { // carried over undecoded
+		if inTop[t.id] && t.id != rec.ID {
+			sm.txs = append(sm.txs, t)
 		}
 	}
 	seen := map[sysctl.Key]bool{}
@@ -320,12 +418,7 @@ func afterApply(prev *summary, rec *Record, after *listing) *summary {
 // writeSummary replaces the summary: temp file, rename, no fsync (a lost
 // or torn summary only costs status a slower read).
 func (s store) writeSummary(sm *summary) error {
-	b, err := json.Marshal(sm) // one line: no raw newline in JSON
-	if err != nil {
-		return err
-	}
-	b = append(append(b, '\n'), sm.Listing...)
-	if err := replaceQuick(s.summaryPath(), b); err != nil {
+	if err := replaceQuick(s.summaryPath(), sm.encode()); err != nil {
 		return fmt.Errorf("write status summary: %w", err)
 	}
 	return nil

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -125,7 +126,7 @@ func TestSummaryEqualsDecoding(t *testing.T) {
 	// A summary from another listing is not used.
 	_, err = Apply(context.Background(), body("6000"), e.opts)
 	must(t, err)
-	sm := &summary{Format: summaryFormat, Listing: "999999-20250102T030405Z.applied\n", Transactions: []TxSummary{{ID: "999999-20250102T030405Z", State: TxApplied}}}
+	sm := &summary{Listing: "999999-20250102T030405Z.applied\n", txs: []txLine{txLineOf(TxSummary{ID: "999999-20250102T030405Z", State: TxApplied})}}
 	must(t, st.writeSummary(sm))
 	s, err := LoadStatus(e.opts)
 	must(t, err)
@@ -284,5 +285,65 @@ func TestStatusHistoryDecodesWhatItLists(t *testing.T) {
 	must(t, err)
 	if d := cmp.Diff(ids(newest[:3]), listed(s)); d != "" {
 		t.Errorf("History 3 (-want +got):\n%s", d)
+	}
+}
+
+// TestGarbledSummaryIsNotTrusted: a summary whose lines are garbled (a
+// transaction's JSON, a key, an unknown line, the old JSON format) is not
+// used: status equals status decoded from the records.
+func TestGarbledSummaryIsNotTrusted(t *testing.T) {
+	e := newTxEnv(t, stock)
+	st := store{dir: e.opts.StateDir}
+	for _, v := range []string{"1000", "2000", "3000"} {
+		_, err := Apply(context.Background(), profileFile(t, "name: p\nsettings:\n  net.core.somaxconn: "+v+"\n"), e.opts)
+		must(t, err)
+	}
+	good, err := os.ReadFile(st.summaryPath())
+	must(t, err)
+	js := func(v any) string { b, _ := json.MarshalIndent(v, "", " "); return string(b) }
+	must(t, os.Remove(st.summaryPath()))
+	want, err := LoadStatus(e.opts)
+	must(t, err)
+	lines := strings.Split(string(good), "\n")
+	garble := map[string]func(string) string{
+		"transaction JSON": func(l string) string {
+			if strings.HasPrefix(l, "T ") {
+				return l[:len(l)-5]
+			}
+			return l
+		},
+		"key in effect": func(l string) string {
+			if strings.HasPrefix(l, "A ") {
+				return strings.Replace(l, "net.core.somaxconn", "kernel..x", 1)
+			}
+			return l
+		},
+		"unknown line": func(l string) string {
+			if strings.HasPrefix(l, "A ") {
+				return "Z" + l[1:]
+			}
+			return l
+		},
+		"old format": func(l string) string {
+			if l == summaryHead {
+				return `{"format":2}`
+			}
+			return l
+		},
+	}
+	for name, f := range garble {
+		var out []string
+		for _, l := range lines {
+			out = append(out, f(l))
+		}
+		if strings.Join(out, "\n") == string(good) {
+			t.Fatalf("%s: nothing garbled", name)
+		}
+		must(t, os.WriteFile(st.summaryPath(), []byte(strings.Join(out, "\n")), 0o644))
+		got, err := LoadStatus(e.opts)
+		must(t, err)
+		if d := cmp.Diff(js(want), js(got)); d != "" {
+			t.Errorf("%s: status differs from decoding (-decoded +garbled summary):\n%s", name, d)
+		}
 	}
 }

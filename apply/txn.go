@@ -2,13 +2,14 @@ package apply
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -154,7 +155,7 @@ type mark struct {
 //	<id>.<state>     a mark: the transaction reached <state> (applied,
 //	                 failed, rolled-back, restore-failed, resolved)
 //	baseline.json    the original of every key tcptune ever changed
-//	summary.json     what status shows, a cache checked against the listing
+//	summary          what status shows, a cache checked against the listing
 //	.*               temp files, removed under the lock
 //
 // So the directory listing alone answers "is there a crashed transaction"
@@ -244,26 +245,38 @@ func (s store) scan() (*listing, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read state directory: %w", err)
 	}
-	byID := map[string]*entry{}
+	// A record and its mark share an id: it is checked and parsed once,
+	// and the entries are allocated together.
+	byID := make(map[string]*entry, len(names)/2+1)
+	pool := make([]entry, 0, len(names)/2+1)
 	get := func(id string) *entry {
-		e := byID[id]
-		if e == nil {
-			e = &entry{id: id, seq: seqOf(id)}
-			byID[id] = e
+		if e := byID[id]; e != nil {
+			return e
 		}
+		if !validTxID(id) {
+			return nil // baseline.json and strangers
+		}
+		if len(pool) == cap(pool) {
+			pool = make([]entry, 0, 8)
+		}
+		pool = append(pool, entry{id: id, seq: seqOf(id)})
+		e := &pool[len(pool)-1]
+		byID[id] = e
 		return e
 	}
 	for _, name := range names {
-		if strings.HasPrefix(name, ".") {
+		if strings.HasPrefix(name, ".") || name == oldSummaryName {
 			l.temps = append(l.temps, name)
 			continue
 		}
 		id, suffix, ok := strings.Cut(name, ".")
-		if !ok || !validTxID(id) {
-			continue // baseline.json and strangers
+		if !ok {
+			continue
 		}
 		if suffix == "json" {
-			get(id).record = true
+			if e := get(id); e != nil {
+				e.record = true
+			}
 			continue
 		}
 		st := TxState(suffix)
@@ -271,6 +284,9 @@ func (s store) scan() (*listing, error) {
 			continue // not a mark
 		}
 		e := get(id)
+		if e == nil {
+			continue
+		}
 		e.marks = append(e.marks, st)
 		if st.rank() > e.mark.rank() {
 			e.mark = st
@@ -285,7 +301,7 @@ func (s store) scan() (*listing, error) {
 		}
 		l.entries = append(l.entries, e)
 	}
-	sort.Slice(l.entries, func(i, j int) bool { return l.entries[i].seq < l.entries[j].seq })
+	slices.SortFunc(l.entries, func(a, b *entry) int { return cmp.Compare(a.seq, b.seq) })
 	return l, nil
 }
 
