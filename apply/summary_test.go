@@ -97,30 +97,27 @@ func TestSummaryEqualsDecoding(t *testing.T) {
 		}
 	}
 	check("failed applies")
-	// The newest two (failed) records deleted by hand: two older ones move
-	// into the latest 10, which the summary before did not hold.
-	l, err = st.scan()
-	must(t, err)
-	for _, en := range l.newest(2) {
-		must(t, os.Remove(st.path(en.id)))
-		for _, m := range en.marks {
-			must(t, os.Remove(st.markPath(en.id, m)))
+	// deleteNewest removes the newest n records and their marks by hand.
+	deleteNewest := func(n int) {
+		l, err := st.scan()
+		must(t, err)
+		for _, en := range l.newest(n) {
+			must(t, os.Remove(st.path(en.id)))
+			for _, m := range en.marks {
+				must(t, os.Remove(st.markPath(en.id, m)))
+			}
 		}
 	}
+	// The newest two (failed) records deleted: two older ones move into
+	// the latest 10, which the summary before did not hold.
+	deleteNewest(2)
 	check("newest failed records deleted")
 	for i := 0; i < 2; i++ {
 		_, err = Apply(context.Background(), body([]string{"1000", "2000"}[i%2]), e.opts)
 		must(t, err)
 	}
 	check("applies after")
-	l, err = st.scan()
-	must(t, err)
-	for _, en := range l.newest(1) {
-		must(t, os.Remove(st.path(en.id)))
-		for _, m := range en.marks {
-			must(t, os.Remove(st.markPath(en.id, m)))
-		}
-	}
+	deleteNewest(1) // applied: the keys of the one before come back
 	check("newest applied record deleted")
 
 	// A summary from another listing is not used.
