@@ -96,9 +96,11 @@ func (o Options) transact(ctx context.Context, r *profiles.Resolved, saved *Plan
 		o.restartList(ctx, toSet, res)
 		return res, nil
 	}
-	// status's summary matching l, if any: read only when a record will be
-	// written, so an apply with nothing to do (boot, reconcile) skips it.
-	prev := st.readSummary(l)
+	// status's summary of l (patched if a crash or a rollback left it
+	// behind): read only when a record will be written, so an apply with
+	// nothing to do (boot, reconcile) skips it. nil: a failure, and the
+	// summary is decoded after the apply.
+	prev, _ := st.loadSummary(l)
 
 	rec, err := o.begin(st, l, plan, toSet, pp, res)
 	if err != nil {

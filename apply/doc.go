@@ -40,8 +40,13 @@
 //     fails, the abort puts the old file back.
 //  8. Marks the transaction applied (the mark <id>.applied, not fsync'd: if
 //     a power loss loses it, the transaction looks crashed and rollback
-//     restores the originals), prunes old records and updates the status
-//     summary.
+//     restores the originals), notes the writes in writers.json, prunes old
+//     records and updates the status summary, none of them synchronous.
+//
+// Those are all the fsyncs of an apply: the baseline's temp file when it
+// grows, the record's temp file and tx/ (step 5), the persisted file's temp
+// file and its directory (step 7). TestApplyFsyncsExactlyThePromise lists
+// them from the real binary under strace.
 //
 // Rollback restores the originals of the last transaction still in effect
 // (or of every transaction back to a named one), including one left behind

@@ -87,6 +87,10 @@ type Options struct {
 
 	// StateDir holds the lock and the transaction records.
 	StateDir string
+	// History is how many of the latest transactions LoadStatus lists;
+	// 0 means 10 (what its summary holds), more are decoded from their
+	// records.
+	History int
 	// PersistDir is the directory of the owned file; PersistName its name.
 	PersistDir  string
 	PersistName string

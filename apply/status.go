@@ -74,7 +74,7 @@ const statusHistory = 10
 // nothing and creates nothing.
 func LoadStatus(opts Options) (*Status, error) {
 	o := opts.withDefaults()
-	st := store{dir: o.StateDir}
+	st := store{dir: o.StateDir, decoded: map[string]loaded{}}
 	s := &Status{Transactions: []TxSummary{}, Applied: []KeyStatus{}, Crashed: []TxSummary{}, Corrupt: []CorruptRecord{}}
 	l, err := st.scan()
 	if err != nil {
@@ -85,16 +85,17 @@ func LoadStatus(opts Options) (*Status, error) {
 		return nil, err
 	}
 	// The history and the keys in effect come from the summary apply
-	// keeps; without a matching one (a crash, a power loss) the records
-	// are decoded. Unfinished transactions are always decoded.
-	sm := st.readSummary(l)
-	if sm == nil {
-		if sm, err = st.buildSummary(l); err != nil {
-			return nil, err
-		}
+	// keeps; one made before a crash or a power loss is patched with the
+	// records whose names changed since (loadSummary), so the older ones
+	// are not decoded. Unfinished transactions are always decoded.
+	sm, err := st.loadSummary(l)
+	if err != nil {
+		return nil, err
 	}
-	s.Transactions = append(s.Transactions, sm.Transactions...)
 	s.Corrupt = append(s.Corrupt, sm.Corrupt...)
+	if err := st.history(s, sm, l, opts.History); err != nil {
+		return nil, err
+	}
 	crashed, corrupt, err := st.crashed(l)
 	if err != nil {
 		return nil, err
@@ -133,6 +134,42 @@ func LoadStatus(opts Options) (*Status, error) {
 		}
 	}
 	return s, nil
+}
+
+// history lists the latest n transactions (0: statusHistory): those the
+// summary holds, and beyond them the older ones decoded from their records,
+// so the cost follows what is printed, not the history kept.
+func (st store) history(s *Status, sm *summary, l *listing, n int) error {
+	if n <= 0 {
+		n = statusHistory
+	}
+	ts, err := sm.transactions(n)
+	if err != nil { // a summary garbled in its transaction lines
+		if sm, err = st.buildSummary(l); err != nil {
+			return err
+		}
+		if ts, err = sm.transactions(n); err != nil {
+			return err
+		}
+	}
+	s.Transactions = append(s.Transactions, ts...)
+	top := l.newest(n)
+	if len(top) <= statusHistory {
+		return nil
+	}
+	recs, corrupt, err := st.loadAll(top[statusHistory:])
+	if err != nil {
+		return err
+	}
+	for _, r := range recs {
+		s.Transactions = append(s.Transactions, summarize(r))
+	}
+	for _, c := range corrupt {
+		if !slices.ContainsFunc(s.Corrupt, func(x CorruptRecord) bool { return x.ID == c.ID }) {
+			s.Corrupt = append(s.Corrupt, c)
+		}
+	}
+	return nil
 }
 
 func (o Options) compare(ks KeyStatus) KeyStatus {

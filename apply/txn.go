@@ -2,13 +2,14 @@ package apply
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -154,14 +155,25 @@ type mark struct {
 //	<id>.<state>     a mark: the transaction reached <state> (applied,
 //	                 failed, rolled-back, restore-failed, resolved)
 //	baseline.json    the original of every key tcptune ever changed
-//	summary.json     what status shows, a cache checked against the listing
+//	summary          what status shows, a cache checked against the listing
 //	.*               temp files, removed under the lock
 //
 // So the directory listing alone answers "is there a crashed transaction"
 // (a record without a mark) and "what is the latest" (the highest seq in a
 // name), without decoding any record: apply costs the same with 50 records
 // as with none.
-type store struct{ dir string }
+type store struct {
+	dir string
+	// decoded, when set, keeps what load returned per transaction and
+	// state for the life of one read-only command (status decodes a
+	// crashed record for the summary and for the crash report once).
+	decoded map[string]loaded
+}
+
+type loaded struct {
+	r   *Record
+	err error
+}
 
 func (s store) txDir() string         { return filepath.Join(s.dir, "tx") }
 func (s store) path(id string) string { return filepath.Join(s.txDir(), id+".json") }
@@ -233,26 +245,38 @@ func (s store) scan() (*listing, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read state directory: %w", err)
 	}
-	byID := map[string]*entry{}
+	// A record and its mark share an id: it is checked and parsed once,
+	// and the entries are allocated together.
+	byID := make(map[string]*entry, len(names)/2+1)
+	pool := make([]entry, 0, len(names)/2+1)
 	get := func(id string) *entry {
-		e := byID[id]
-		if e == nil {
-			e = &entry{id: id, seq: seqOf(id)}
-			byID[id] = e
+		if e := byID[id]; e != nil {
+			return e
 		}
+		if !validTxID(id) {
+			return nil // baseline.json and strangers
+		}
+		if len(pool) == cap(pool) {
+			pool = make([]entry, 0, 8)
+		}
+		pool = append(pool, entry{id: id, seq: seqOf(id)})
+		e := &pool[len(pool)-1]
+		byID[id] = e
 		return e
 	}
 	for _, name := range names {
-		if strings.HasPrefix(name, ".") {
+		if strings.HasPrefix(name, ".") || name == oldSummaryName {
 			l.temps = append(l.temps, name)
 			continue
 		}
 		id, suffix, ok := strings.Cut(name, ".")
-		if !ok || !validTxID(id) {
-			continue // baseline.json and strangers
+		if !ok {
+			continue
 		}
 		if suffix == "json" {
-			get(id).record = true
+			if e := get(id); e != nil {
+				e.record = true
+			}
 			continue
 		}
 		st := TxState(suffix)
@@ -260,6 +284,9 @@ func (s store) scan() (*listing, error) {
 			continue // not a mark
 		}
 		e := get(id)
+		if e == nil {
+			continue
+		}
 		e.marks = append(e.marks, st)
 		if st.rank() > e.mark.rank() {
 			e.mark = st
@@ -274,7 +301,7 @@ func (s store) scan() (*listing, error) {
 		}
 		l.entries = append(l.entries, e)
 	}
-	sort.Slice(l.entries, func(i, j int) bool { return l.entries[i].seq < l.entries[j].seq })
+	slices.SortFunc(l.entries, func(a, b *entry) int { return cmp.Compare(a.seq, b.seq) })
 	return l, nil
 }
 
@@ -408,6 +435,22 @@ func writeQuick(path string, data []byte) error {
 	return errors.Join(werr, f.Close())
 }
 
+// replaceQuick replaces path with data for files that are caches or
+// coordination, not part of the crash-safety promise: a temp file in the
+// same directory ("." + name + ".tmp", so never a probe of /tmp), rename,
+// no fsync. A power loss may leave the old content or an empty file.
+func replaceQuick(path string, data []byte) error {
+	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
+	if err := writeQuick(tmp, data); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		_ = os.Remove(tmp)
+		return err
+	}
+	return nil
+}
+
 // CorruptRecord is a record that cannot be read or fails validation.
 type CorruptRecord struct {
 	ID    string  `json:"id"`
@@ -422,6 +465,27 @@ var errCorrupt = errors.New("corrupt transaction record")
 // load reads and checks one record and applies its mark; every key and value
 // is re-validated, as the file is input like any other.
 func (s store) load(e *entry) (*Record, error) {
+	if s.decoded == nil {
+		return s.decode(e)
+	}
+	k := e.id + "." + string(e.state())
+	if d, ok := s.decoded[k]; ok {
+		if d.r != nil {
+			cp := *d.r
+			return &cp, nil
+		}
+		return nil, d.err
+	}
+	r, err := s.decode(e)
+	s.decoded[k] = loaded{r, err}
+	if r != nil {
+		cp := *r
+		r = &cp
+	}
+	return r, err
+}
+
+func (s store) decode(e *entry) (*Record, error) {
 	b, err := safefile.ReadFile(s.path(e.id), maxRecordSize, safefile.NoFollow)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", errCorrupt, err)

@@ -10,8 +10,6 @@ import (
 	"sort"
 	"time"
 
-	"github.com/google/renameio/v2"
-
 	"github.com/tcptune/tcptune/sysctl"
 )
 
@@ -78,7 +76,9 @@ func (s store) writersPath() string { return filepath.Join(s.dir, WritersFileNam
 
 func (s store) writers() (*Writers, error) {
 	b, err := os.ReadFile(s.writersPath())
-	if errors.Is(err, fs.ErrNotExist) {
+	if errors.Is(err, fs.ErrNotExist) || (err == nil && len(b) == 0) {
+		// Empty: what a power loss can leave of a table written without
+		// fsync (note); no write is known, as before the first.
 		return &Writers{Keys: []LastWrite{}}, nil
 	}
 	if err != nil {
@@ -123,7 +123,9 @@ func (s store) note(writes []LastWrite) error {
 	if err != nil {
 		return err
 	}
-	if err := renameio.WriteFile(s.writersPath(), append(b, '\n'), 0o644); err != nil {
+	// Not synchronous: the table is about live values, which a power loss
+	// resets too; the records and their marks are the durable truth.
+	if err := replaceQuick(s.writersPath(), append(b, '\n')); err != nil {
 		return fmt.Errorf("record last writers: %w", err)
 	}
 	return nil

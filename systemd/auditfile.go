@@ -123,7 +123,9 @@ func tailAudit(path string, f AuditFilter) (recs []Record, skipped int, ok bool,
 		return nil, 0, false, fmt.Errorf("read audit file: %w", err)
 	}
 	size := st.Size()
-	for chunk := int64(16 << 10); ; chunk *= 4 {
+	// A record is about 200 bytes: the first tail holds f.Last with room
+	// to spare, so status reads the same few KiB at 20 records as at 20k.
+	for chunk := max(int64(f.Last)*512, 2<<10); ; chunk *= 4 {
 		whole := chunk >= size
 		if whole {
 			chunk = size

@@ -46,7 +46,7 @@ func TestCommandsDirect(t *testing.T) {
 	dir := t.TempDir()
 	writeFakeRoot(t, filepath.Join(dir, "proc"), nil)
 	g, out, _ = testGlobals(t, filepath.Join(dir, "proc"))
-	o := &statusOptions{g: g, tf: txFlags{StateDir: filepath.Join(dir, "state"), PersistDir: filepath.Join(dir, "sysctl.d")}}
+	o := &statusOptions{g: g, history: 10, tf: txFlags{StateDir: filepath.Join(dir, "state"), PersistDir: filepath.Join(dir, "sysctl.d")}}
 	if err := runDirect(o); err != nil || !strings.Contains(out.String(), "(no transactions)") {
 		t.Errorf("status on an empty state dir: %v\n%s", err, out)
 	}

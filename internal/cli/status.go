@@ -16,9 +16,10 @@ import (
 
 // statusOptions: `tcptune status`.
 type statusOptions struct {
-	g  *Globals
-	tf txFlags
-	ao apply.Options // from Complete
+	g       *Globals
+	tf      txFlags
+	history int
+	ao      apply.Options // from Complete
 }
 
 func newStatusCmd(g *Globals) *cobra.Command {
@@ -39,6 +40,9 @@ A corrupt record (emptied by a power loss, garbled by a dying disk, or
 tampered with) is listed as CORRUPT with the way out; nothing is ever written
 from it.
 
+The latest 10 transactions are listed (--history N for more: they are read
+from their records, so the cost follows what is printed).
+
 Exit status: 0 in sync, 2 drift, a crashed transaction or a corrupt record,
 1 error.`,
 		Args:        cobra.NoArgs,
@@ -46,15 +50,22 @@ Exit status: 0 in sync, 2 drift, a crashed transaction or a corrupt record,
 		RunE:        runCommand(o),
 	}
 	o.tf.register(cmd)
+	cmd.Flags().IntVar(&o.history, "history", 10, "how many of the latest transactions to list")
 	return cmd
 }
 
 func (o *statusOptions) Complete(*cobra.Command, []string) error {
 	o.ao = o.tf.options(o.g)
+	o.ao.History = o.history
 	return nil
 }
 
-func (o *statusOptions) Validate() error { return nil }
+func (o *statusOptions) Validate() error {
+	if o.history < 1 || o.history > apply.MaxRecords {
+		return withHint(fmt.Errorf("--history %d: want 1 to %d (the records kept)", o.history, apply.MaxRecords), "tcptune status --history %d", apply.MaxRecords)
+	}
+	return nil
+}
 
 // Run gathers the overview (reconcile.LoadOverview) and prints it; exit 2
 // on drift or a crashed transaction.

@@ -58,3 +58,39 @@ func TestAuditRejectsUnknownAction(t *testing.T) {
 		t.Errorf("exit %d, stderr %q", code, errs)
 	}
 }
+
+// TestStatusHistoryFlag: --history N lists the latest N transactions;
+// outside 1 to 50 it is refused (exit 1) with the bound.
+func TestStatusHistoryFlag(t *testing.T) {
+	t.Setenv("TCPTUNE_NO_JOURNAL", "1")
+	dir := t.TempDir()
+	base := append(txDirs(dir), persistFlags(dir)...)
+	for _, p := range []string{"syn-flood", "fail-fast", "high-concurrency"} {
+		writeFakeRoot(t, filepath.Join(dir, "proc"), nil)
+		if code, _, errs := run(t, append([]string{"apply", p}, base...)...); code != 0 {
+			t.Fatalf("apply %s exit %d: %s", p, code, errs)
+		}
+	}
+	for _, n := range []string{"2", "10"} {
+		_, out, errs := run(t, append([]string{"status", "-o", "json", "--history", n}, base...)...)
+		var st struct {
+			Transactions []struct{ Profiles []string } `json:"transactions"`
+		}
+		if err := json.Unmarshal([]byte(out), &st); err != nil {
+			t.Fatalf("--history %s: %v\n%s", n, err, errs)
+		}
+		var got []string
+		for _, tx := range st.Transactions {
+			got = append(got, strings.Join(tx.Profiles, "+"))
+		}
+		want := map[string]string{"2": "high-concurrency,fail-fast", "10": "high-concurrency,fail-fast,syn-flood"}[n]
+		if strings.Join(got, ",") != want {
+			t.Errorf("--history %s lists %q, want %q", n, strings.Join(got, ","), want)
+		}
+	}
+	for _, n := range []string{"0", "51"} {
+		if code, _, errs := run(t, append([]string{"status", "--history", n}, base...)...); code != 1 || !strings.Contains(errs, "want 1 to 50") {
+			t.Errorf("--history %s: exit %d, %q; want 1 naming the bound", n, code, errs)
+		}
+	}
+}
