@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/tcptune/tcptune/netns"
@@ -119,14 +120,21 @@ func (p *Plan) Only(keys []sysctl.Key) *Plan {
 // names and every setting's key, value and op, in order. Reasons and
 // comments do not count: they change nothing on the kernel.
 func Digest(r *profiles.Resolved) string {
-	h := sha256.New()
+	// The bytes of fmt's "profile %q\n" and "%q %q %q\n" lines (fmt's %q of
+	// a string is strconv.Quote), built without fmt: diff computes this on
+	// every run.
+	b := make([]byte, 0, 64*(len(r.Profiles)+len(r.Settings)))
 	for _, n := range r.Profiles {
-		fmt.Fprintf(h, "profile %q\n", n)
+		b = append(b, "profile "...)
+		b = append(strconv.AppendQuote(b, n), '\n')
 	}
 	for _, s := range r.Settings {
-		fmt.Fprintf(h, "%q %q %q\n", s.Key.String(), string(s.Value), string(s.Op))
+		b = append(strconv.AppendQuote(b, s.Key.String()), ' ')
+		b = append(strconv.AppendQuote(b, string(s.Value)), ' ')
+		b = append(strconv.AppendQuote(b, string(s.Op)), '\n')
 	}
-	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+	sum := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
 // Reader reads live values; *sysctl.FS implements it.

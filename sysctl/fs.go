@@ -95,6 +95,11 @@ func (f *FS) Read(k Key) (Value, error) {
 	if k.IsZero() {
 		return "", fmt.Errorf("read: %w: zero key", ErrBadKey)
 	}
+	if v, err, ok := f.readFast(k); ok {
+		return v, err
+	}
+	// Any failure (or a kernel without openat2) takes the os.Root path,
+	// which classifies the error.
 	r, err := f.open()
 	if err != nil {
 		return "", err

@@ -5,6 +5,7 @@
 package main
 
 import (
+	_ "github.com/tcptune/tcptune/internal/stackgrow"
 	"os"
 
 	"github.com/tcptune/tcptune/internal/cli"

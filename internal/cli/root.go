@@ -48,6 +48,7 @@ type Globals struct {
 	TunedRunDir  string
 
 	detected *netns.Here // the live namespace, once asked
+	args     []string    // the arguments of this run, for execExt
 
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
@@ -87,14 +88,16 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 // RunContext is Run with a context that long-running commands (reconcile)
 // stop on, so tests can run them in-process for a bounded time.
 func RunContext(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	g := &Globals{Stdin: stdin, Stdout: stdout, Stderr: stderr}
+	g := &Globals{Stdin: stdin, Stdout: stdout, Stderr: stderr, args: args}
 	root := buildRoot(g, args)
 	root.SetArgs(args)
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	if err := usageOf(root, args); err != nil { // an unknown command
-		return report(stderr, err)
+	if !singleLeaf(root) {
+		if err := usageOf(root, args); err != nil { // an unknown command
+			return report(stderr, err)
+		}
 	}
 	if err := root.ExecuteContext(ctx); err != nil {
 		return report(stderr, err) // errors.go: the one table of exit status and hint
@@ -187,6 +190,15 @@ Exit status: 0 ok / in sync, 1 error, 2 drift or changes (see each command).`,
 	addNetnsFlags(root)
 	usageErrors(root)
 	return root
+}
+
+// singleLeaf reports whether buildRoot built only the command args name and
+// it has no subcommands: then no argument can name an unknown command, and
+// the look-up usageOf does (cobra's Find, as costly as the one Execute makes
+// again) is skipped.
+func singleLeaf(root *cobra.Command) bool {
+	cs := root.Commands()
+	return len(cs) == 1 && !cs[0].HasSubCommands()
 }
 
 // commandFor returns the constructor of the command args name, skipping the
