@@ -89,6 +89,9 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 // stop on, so tests can run them in-process for a bounded time.
 func RunContext(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	g := &Globals{Stdin: stdin, Stdout: stdout, Stderr: stderr, args: args}
+	if !extBuilt && len(args) > 1 && (args[0] == cobra.ShellCompRequestCmd || args[0] == cobra.ShellCompNoDescRequestCmd) && args[1] == "lab" {
+		return report(stderr, execExt(g, "completing tcptune lab")) // the labs' flags and scenarios are in tcptune-ext
+	}
 	root := buildRoot(g, args)
 	root.SetArgs(args)
 	root.SetIn(stdin)
