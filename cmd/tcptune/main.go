@@ -5,10 +5,10 @@
 package main
 
 import (
-	_ "github.com/tcptune/tcptune/internal/stackgrow"
 	"os"
 
 	"github.com/tcptune/tcptune/internal/cli"
+	_ "github.com/tcptune/tcptune/internal/stackgrow" // grow the main stack once, early (see the package)
 )
 
 func main() {
