@@ -1,34 +1,41 @@
 package apply
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"fmt"
 	"testing"
 
 	"github.com/tcptune/tcptune/profiles"
 	"github.com/tcptune/tcptune/sysctl"
 )
 
-// Digest is built without fmt for speed; it must stay the digest of the
-// fmt-formatted lines, so plans saved before still bind.
-func TestDigestIsTheFmtForm(t *testing.T) {
-	r := &profiles.Resolved{
-		Profiles: []string{"high-concurrency", `odd "name"`},
-		Settings: []profiles.Setting{
-			{Key: sysctl.MustKey("net.core.somaxconn"), Value: "65535", Op: profiles.Op("at-least")},
-			{Key: sysctl.MustKey("net.ipv4.conf.eth0/100.rp_filter"), Value: "1\t2 é\n", Op: profiles.Op("")},
-		},
+// Digest tells apart every change a saved plan must notice: a profile, a
+// key, a value, an operator, and where one field ends and the next begins.
+func TestDigestSeparatesFields(t *testing.T) {
+	set := func(key, value, op string) profiles.Setting {
+		return profiles.Setting{Key: sysctl.MustKey(key), Value: sysctl.Value(value), Op: profiles.Op(op)}
 	}
-	h := sha256.New()
-	for _, n := range r.Profiles {
-		fmt.Fprintf(h, "profile %q\n", n)
+	base := &profiles.Resolved{Profiles: []string{"high-concurrency"}, Settings: []profiles.Setting{
+		set("net.core.somaxconn", "65535", ""), set("net.ipv4.tcp_rmem", "4096 131072 6291456", "at-least"),
+	}}
+	variants := map[string]*profiles.Resolved{
+		"profile":      {Profiles: []string{"fail-fast"}, Settings: base.Settings},
+		"two profiles": {Profiles: []string{"high-", "concurrency"}, Settings: base.Settings},
+		"value": {Profiles: base.Profiles, Settings: []profiles.Setting{
+			set("net.core.somaxconn", "65536", ""), base.Settings[1]}},
+		"op": {Profiles: base.Profiles, Settings: []profiles.Setting{
+			set("net.core.somaxconn", "65535", "at-least"), base.Settings[1]}},
+		"key": {Profiles: base.Profiles, Settings: []profiles.Setting{
+			set("net.core.netdev_max_backlog", "65535", ""), base.Settings[1]}},
+		"value into op": {Profiles: base.Profiles, Settings: []profiles.Setting{
+			set("net.core.somaxconn", "65535at-least", ""), set("net.ipv4.tcp_rmem", "4096 131072 6291456", "")}},
+		"fewer": {Profiles: base.Profiles, Settings: base.Settings[:1]},
 	}
-	for _, s := range r.Settings {
-		fmt.Fprintf(h, "%q %q %q\n", s.Key.String(), string(s.Value), string(s.Op))
+	want := Digest(base)
+	if got := Digest(base); got != want || len(got) != len("sha256:")+64 {
+		t.Fatalf("Digest not stable or not sha256: %s, %s", want, got)
 	}
-	want := "sha256:" + hex.EncodeToString(h.Sum(nil))
-	if got := Digest(r); got != want {
-		t.Errorf("Digest = %s, want the fmt form %s", got, want)
+	for name, r := range variants {
+		if Digest(r) == want {
+			t.Errorf("%s: same digest as the base; a saved plan would bind to a different profile", name)
+		}
 	}
 }

@@ -120,18 +120,31 @@ func (p *Plan) Only(keys []sysctl.Key) *Plan {
 // names and every setting's key, value and op, in order. Reasons and
 // comments do not count: they change nothing on the kernel.
 func Digest(r *profiles.Resolved) string {
-	// The bytes of fmt's "profile %q\n" and "%q %q %q\n" lines (fmt's %q of
-	// a string is strconv.Quote), built without fmt: diff computes this on
-	// every run.
-	b := make([]byte, 0, 64*(len(r.Profiles)+len(r.Settings)))
-	for _, n := range r.Profiles {
-		b = append(b, "profile "...)
-		b = append(strconv.AppendQuote(b, n), '\n')
+	// Each field length-prefixed, so no two different inputs share bytes
+	// (no quoting: diff computes this on every run). A saved plan binds only
+	// to the tcptune version that made it, so the form may change between
+	// versions.
+	n := 0
+	for _, p := range r.Profiles {
+		n += len(p) + 8
 	}
 	for _, s := range r.Settings {
-		b = append(strconv.AppendQuote(b, s.Key.String()), ' ')
-		b = append(strconv.AppendQuote(b, string(s.Value)), ' ')
-		b = append(strconv.AppendQuote(b, string(s.Op)), '\n')
+		n += len(s.Key.Path()) + len(s.Value) + len(s.Op) + 24
+	}
+	b := make([]byte, 0, n)
+	field := func(tag byte, s string) {
+		b = append(b, tag)
+		b = strconv.AppendInt(b, int64(len(s)), 10)
+		b = append(b, ':')
+		b = append(b, s...)
+	}
+	for _, p := range r.Profiles {
+		field('p', p)
+	}
+	for _, s := range r.Settings {
+		field('k', s.Key.Path())
+		field('v', string(s.Value))
+		field('o', string(s.Op))
 	}
 	sum := sha256.Sum256(b)
 	return "sha256:" + hex.EncodeToString(sum[:])
