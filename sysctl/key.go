@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"strings"
 	"unicode"
+	"unsafe"
 )
 
 // Key is a validated sysctl name. Its zero value is not a valid key; build
@@ -115,29 +116,23 @@ func simpleDotted(s string) (string, bool) {
 	if s == "" || len(s) > maxKeyLen || s[0] == '.' || s[len(s)-1] == '.' {
 		return "", false
 	}
-	dots, prev := 0, byte(0)
+	b := make([]byte, len(s))
+	dots := 0
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c == '.' {
-			if prev == '.' {
-				return "", false
-			}
+		switch c := s[i]; {
+		case keyByte[c]:
+			b[i] = c
+		case c == '.' && s[i-1] != '.':
+			b[i] = '/'
 			dots++
-		} else if !keyByte[c] {
+		default:
 			return "", false
 		}
-		prev = c
 	}
 	if dots == 0 {
 		return "", false // one component: let the full path decide
 	}
-	b := []byte(s)
-	for i, c := range b {
-		if c == '.' {
-			b[i] = '/'
-		}
-	}
-	return string(b), true
+	return unsafe.String(&b[0], len(b)), true // b is not written again
 }
 
 // keyByte marks the bytes of a simple key component: [A-Za-z0-9_-].

@@ -58,7 +58,35 @@ func (v Value) Fields() []string { return strings.Fields(string(v)) }
 
 // Ints parses every field as a base-10 integer.
 func (v Value) Ints() ([]int64, error) {
-	f := v.Fields()
+	// Split by hand, not with Fields: validation and planning parse every
+	// value more than once on each diff. Fields' Unicode spaces matter only
+	// for non-ASCII text, which takes Fields.
+	s := string(v)
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return intsOf(v, v.Fields())
+		}
+	}
+	out := make([]int64, 0, 3)
+	for i := 1; ; i++ {
+		s = strings.TrimLeft(s, " \t\n\v\f\r")
+		if s == "" {
+			return out, nil
+		}
+		end := strings.IndexAny(s, " \t\n\v\f\r")
+		if end < 0 {
+			end = len(s)
+		}
+		n, err := strconv.ParseInt(s[:end], 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("field %d of %q is not an integer", i, string(v))
+		}
+		out = append(out, n)
+		s = s[end:]
+	}
+}
+
+func intsOf(v Value, f []string) ([]int64, error) {
 	out := make([]int64, len(f))
 	for i, s := range f {
 		n, err := strconv.ParseInt(s, 10, 64)

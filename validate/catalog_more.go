@@ -87,54 +87,62 @@ func moreTunables() []Tunable {
 			Doc:         "Size of the connection tracking table; when full, new connections are dropped (\"nf_conntrack: table full, dropping packet\")",
 			Source:      conntrackSr,
 		},
-		conntrackTimeout("established", "432000", "ESTABLISHED entries (5 days); with many idle keep-alive connections a lower value frees the table"),
-		conntrackTimeout("time_wait", "120", "TIME_WAIT entries"),
-		conntrackTimeout("close_wait", "60", "CLOSE_WAIT entries"),
-		conntrackTimeout("fin_wait", "120", "FIN_WAIT entries"),
-		conntrackTimeout("syn_sent", "120", "SYN_SENT entries"),
-		conntrackTimeout("syn_recv", "60", "SYN_RECV entries"),
-		conntrackTimeout("last_ack", "30", "LAST_ACK entries"),
-		conntrackTimeout("close", "10", "CLOSE entries"),
-		conntrackTimeout("max_retrans", "300", "entries whose packets were retransmitted tcp_max_retrans times"),
-		conntrackTimeout("unacknowledged", "300", "entries with unacknowledged data"),
+		conntrackTimeout(ctKey+"established", "432000", ctDoc+"ESTABLISHED entries (5 days); with many idle keep-alive connections a lower value frees the table"),
+		conntrackTimeout(ctKey+"time_wait", "120", ctDoc+"TIME_WAIT entries"),
+		conntrackTimeout(ctKey+"close_wait", "60", ctDoc+"CLOSE_WAIT entries"),
+		conntrackTimeout(ctKey+"fin_wait", "120", ctDoc+"FIN_WAIT entries"),
+		conntrackTimeout(ctKey+"syn_sent", "120", ctDoc+"SYN_SENT entries"),
+		conntrackTimeout(ctKey+"syn_recv", "60", ctDoc+"SYN_RECV entries"),
+		conntrackTimeout(ctKey+"last_ack", "30", ctDoc+"LAST_ACK entries"),
+		conntrackTimeout(ctKey+"close", "10", ctDoc+"CLOSE entries"),
+		conntrackTimeout(ctKey+"max_retrans", "300", ctDoc+"entries whose packets were retransmitted tcp_max_retrans times"),
+		conntrackTimeout(ctKey+"unacknowledged", "300", ctDoc+"entries with unacknowledged data"),
 
 		// Per interface (net/ipv4/devinet.c devinet_sysctl, proc_dointvec
 		// without bounds unless noted).
-		ifaceTunable("ipv4", "rp_filter", TypeInt, "0", []int64{0, 1, 2}, "mode",
-			"Reverse path filter: 1 strict, 2 loose, 0 off; the effective value is the larger of conf.all and conf.IFACE (systemd's 50-default.conf sets 2)"),
-		ifaceTunable("ipv4", "accept_redirects", TypeBool, "1", nil, "flag", "Accept ICMP redirects (0 on routers and hardened hosts)"),
-		ifaceTunable("ipv4", "send_redirects", TypeBool, "1", nil, "flag", "Send ICMP redirects when routing back out the same interface"),
-		ifaceTunable("ipv4", "accept_source_route", TypeBool, "0", nil, "flag", "Accept source-routed packets"),
-		ifaceTunable("ipv4", "log_martians", TypeBool, "0", nil, "flag", "Log packets with impossible source addresses"),
-		ifaceTunable("ipv4", "forwarding", TypeBool, "0", nil, "flag", "Forward IPv4 packets on this interface (conf.all.forwarding equals net.ipv4.ip_forward)"),
-		ifaceTunable("ipv4", "arp_ignore", TypeInt, "0", []int64{0, 1, 2, 3, 8}, "mode", "Which ARP requests to answer: 1 only for addresses on the incoming interface"),
-		ifaceTunable("ipv4", "arp_announce", TypeInt, "0", []int64{0, 1, 2}, "mode", "Which source address ARP requests use: 2 the best local address for the target"),
+		ifaceTunable("net.ipv4.conf."+iface+".rp_filter", TypeInt, "0", []int64{0, 1, 2}, "mode",
+			"Reverse path filter: 1 strict, 2 loose, 0 off; the effective value is the larger of conf.all and conf.IFACE (systemd's 50-default.conf sets 2)"+ifaceDoc),
+		ifaceTunable("net.ipv4.conf."+iface+".accept_redirects", TypeBool, "1", nil, "flag", "Accept ICMP redirects (0 on routers and hardened hosts)"+ifaceDoc),
+		ifaceTunable("net.ipv4.conf."+iface+".send_redirects", TypeBool, "1", nil, "flag", "Send ICMP redirects when routing back out the same interface"+ifaceDoc),
+		ifaceTunable("net.ipv4.conf."+iface+".accept_source_route", TypeBool, "0", nil, "flag", "Accept source-routed packets"+ifaceDoc),
+		ifaceTunable("net.ipv4.conf."+iface+".log_martians", TypeBool, "0", nil, "flag", "Log packets with impossible source addresses"+ifaceDoc),
+		ifaceTunable("net.ipv4.conf."+iface+".forwarding", TypeBool, "0", nil, "flag", "Forward IPv4 packets on this interface (conf.all.forwarding equals net.ipv4.ip_forward)"+ifaceDoc),
+		ifaceTunable("net.ipv4.conf."+iface+".arp_ignore", TypeInt, "0", []int64{0, 1, 2, 3, 8}, "mode", "Which ARP requests to answer: 1 only for addresses on the incoming interface"+ifaceDoc),
+		ifaceTunable("net.ipv4.conf."+iface+".arp_announce", TypeInt, "0", []int64{0, 1, 2}, "mode", "Which source address ARP requests use: 2 the best local address for the target"+ifaceDoc),
 		// IPv6 counterparts (net/ipv6/addrconf.c addrconf_sysctl).
-		ifaceTunable("ipv6", "forwarding", TypeBool, "0", nil, "flag", "Forward IPv6 packets (conf.all.forwarding switches every interface)"),
-		ifaceTunable("ipv6", "accept_redirects", TypeBool, "1", nil, "flag", "Accept ICMPv6 redirects"),
-		ifaceTunable("ipv6", "accept_source_route", TypeInt, "0", []int64{-1, 0}, "mode", "Accept routing headers: 0 type 2 only, -1 none"),
-		ifaceTunable("ipv6", "accept_ra", TypeInt, "1", []int64{0, 1, 2}, "mode", "Accept router advertisements: 1 unless forwarding, 2 even when forwarding"),
-		ifaceTunable("ipv6", "disable_ipv6", TypeBool, "0", nil, "flag", "Disable IPv6 on the interface"),
+		ifaceTunable("net.ipv6.conf."+iface+".forwarding", TypeBool, "0", nil, "flag", "Forward IPv6 packets (conf.all.forwarding switches every interface)"+ifaceDoc),
+		ifaceTunable("net.ipv6.conf."+iface+".accept_redirects", TypeBool, "1", nil, "flag", "Accept ICMPv6 redirects"+ifaceDoc),
+		ifaceTunable("net.ipv6.conf."+iface+".accept_source_route", TypeInt, "0", []int64{-1, 0}, "mode", "Accept routing headers: 0 type 2 only, -1 none"+ifaceDoc),
+		ifaceTunable("net.ipv6.conf."+iface+".accept_ra", TypeInt, "1", []int64{0, 1, 2}, "mode", "Accept router advertisements: 1 unless forwarding, 2 even when forwarding"+ifaceDoc),
+		ifaceTunable("net.ipv6.conf."+iface+".disable_ipv6", TypeBool, "0", nil, "flag", "Disable IPv6 on the interface"+ifaceDoc),
 	}
 }
 
-func conntrackTimeout(state, def, what string) Tunable {
+// ctKey and ctDoc begin every conntrack timeout's key and doc; the call sites
+// concatenate constants, which the compiler folds (building these names at
+// run time was a tenth of the catalog's cost on every diff).
+const (
+	ctKey = "net.netfilter.nf_conntrack_tcp_timeout_"
+	ctDoc = "Connection tracking timeout for TCP "
+)
+
+func conntrackTimeout(key, def, doc string) Tunable {
 	return Tunable{
-		Key: sysctl.MustKey("net.netfilter.nf_conntrack_tcp_timeout_" + state), Type: TypeInt,
+		Key: sysctl.MustKey(key), Type: TypeInt,
 		Min: i64(0), Max: i64(jiffiesMax), UsefulMin: i64(1), // proc_dointvec_jiffies
 		Unit: "seconds", Scope: ScopeNetns, Default: sysctl.Value(def), Module: "nf_conntrack",
-		Doc:    "Connection tracking timeout for TCP " + what,
+		Doc:    doc,
 		Source: "net/netfilter/nf_conntrack_proto_tcp.c",
 	}
 }
 
-func ifaceTunable(family, leaf string, typ Type, def string, values []int64, unit, doc string) Tunable {
+func ifaceTunable(key string, typ Type, def string, values []int64, unit, doc string) Tunable {
 	t := Tunable{
-		Key: sysctl.MustKey("net." + family + ".conf." + iface + "." + leaf), Type: typ,
+		Key: sysctl.MustKey(key), Type: typ,
 		Unit: unit, Scope: ScopeNetns, Default: sysctl.Value(def), Values: values,
-		Doc: doc + ifaceDoc, Source: devinetSrc,
+		Doc: doc, Source: devinetSrc,
 	}
-	if family == "ipv6" {
+	if strings.HasPrefix(key, "net.ipv6.") {
 		t.Source = ipv6Src
 	}
 	// devinet_conf_proc and the addrconf handlers are proc_dointvec
