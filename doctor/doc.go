@@ -6,9 +6,12 @@
 //
 //   - netstat.go:   /proc/net/netstat, TcpExt counters (ListenOverflows, ...)
 //   - snmp.go:      /proc/net/snmp, Tcp counters (OutRsts, ...)
-//   - sockstat.go:  /proc/net/sockstat, TCP gauges (orphan, tw, mem)
+//   - sockstat.go:  /proc/net/sockstat, TCP gauges (orphan, tw, mem), and
+//     /proc/net/sockstat6's TCP6 inuse
 //   - softnet.go:   /proc/net/softnet_stat, per-CPU backlog drops (host-wide)
 //   - listeners.go: LISTEN sockets with their accept queue, via inet_diag
+//   - synsent.go:   SYN-SENT sockets via inet_diag (a walk of the kernel's
+//     whole socket table); synsent_gate.go: when counters prove there are none
 //   - sysctls.go:   the live sysctls the rules compare against
 //
 // A Snapshot is one reading of all of them. Sample takes two readings an

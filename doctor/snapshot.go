@@ -20,6 +20,11 @@ type Source struct {
 	Listeners func() ([]Listener, error)
 	// Connecting reads the SYN-SENT sockets; nil skips them.
 	Connecting func() ([]Connecting, error)
+	// GateConnecting lets Collect skip Connecting when the namespace's
+	// own socket counters prove there is no SYN-SENT socket (synsent_gate.go).
+	// Only for the live proc tree, read on the thread whose namespace the
+	// netlink dumps see.
+	GateConnecting bool
 }
 
 // LiveListeners reads listeners through netlink inet_diag in the calling
@@ -40,8 +45,11 @@ type Snapshot struct {
 	// Connecting are the SYN-SENT sockets; ConnectingRead as ListenersRead.
 	Connecting     []Connecting
 	ConnectingRead bool
-	Sysctls        Sysctls
-	Unavailable    []Unavailable
+	// SynSent says how Connecting was learned: walked, or proven empty by
+	// the counters.
+	SynSent     SynSentScan
+	Sysctls     Sysctls
+	Unavailable []Unavailable
 }
 
 // Unavailable records a source that could not be read.
@@ -93,6 +101,13 @@ func Collect(src Source) (*Snapshot, error) {
 			s.Unavailable = append(s.Unavailable, Unavailable{Source: k.String(), Reason: e.Error()})
 		}
 	}
+	// The gate's first reading comes before the LISTEN dump, its second
+	// after: counters that moved in between make it walk.
+	var gate0 gateCounts
+	gateErr := errGateOff
+	if src.Connecting != nil && src.GateConnecting {
+		gate0, gateErr = readGateCounts(d)
+	}
 	if src.Listeners == nil {
 		s.Unavailable = append(s.Unavailable, Unavailable{Source: "listeners", Reason: listenersNotRead})
 	} else if ls, err := src.Listeners(); err != nil {
@@ -101,14 +116,43 @@ func Collect(src Source) (*Snapshot, error) {
 		s.Listeners, s.ListenersRead = ls, true
 	}
 	if src.Connecting != nil {
-		if cs, err := src.Connecting(); err != nil {
-			s.Unavailable = append(s.Unavailable, Unavailable{Source: "syn-sent sockets", Reason: err.Error()})
-		} else {
-			s.Connecting, s.ConnectingRead = cs, true
-		}
+		s.collectConnecting(d, src.Connecting, gate0, gateErr)
 	}
 	sort.Slice(s.Unavailable, func(i, j int) bool { return s.Unavailable[i].Source < s.Unavailable[j].Source })
 	return s, nil
+}
+
+// errGateOff: the gate was not asked for.
+var errGateOff = errors.New("gate off")
+
+// collectConnecting reads the SYN-SENT sockets, unless the gate (its first
+// reading gate0, taken before the LISTEN dump) proves there are none.
+func (s *Snapshot) collectConnecting(d procDir, read func() ([]Connecting, error), gate0 gateCounts, gateErr error) {
+	if gateErr == nil {
+		g := SynSentGate{Walk: "listeners not read"}
+		if s.ListenersRead {
+			var gate1 gateCounts
+			if gate1, gateErr = readGateCounts(d); gateErr == nil {
+				g = judgeGate(gate0, gate1, len(s.Listeners))
+			}
+		}
+		if gateErr != nil {
+			g = SynSentGate{Walk: "counters not read: " + gateErr.Error()}
+		}
+		s.SynSent.Gate = &g
+		if g.Walk == "" {
+			s.Connecting, s.ConnectingRead = nil, true
+			return
+		}
+	} else if gateErr != errGateOff {
+		s.SynSent.Gate = &SynSentGate{Walk: "counters not read: " + gateErr.Error()}
+	}
+	s.SynSent.Walked = true
+	if cs, err := read(); err != nil {
+		s.Unavailable = append(s.Unavailable, Unavailable{Source: "syn-sent sockets", Reason: err.Error()})
+	} else {
+		s.Connecting, s.ConnectingRead = cs, true
+	}
 }
 
 // attachOwners fills PID and Process of s's listeners from procRoot.

@@ -2,6 +2,7 @@ package doctor
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -76,4 +77,49 @@ func parseSockstat(r io.Reader) (Sockstat, error) {
 		return st, nil
 	}
 	return Sockstat{}, s.Err()
+}
+
+// readSockstat6InUse reads "TCP6: inuse N" of <task>/net/sockstat6: the
+// hashed TCP sockets of family AF_INET6 (net/ipv6/proc.c, sockstat6_seq_show:
+// sock_prot_inuse_get(net, &tcpv6_prot)), which sockstat's TCP line does not
+// count. The file exists whenever IPv6 does (the ipv6 module creates it), so a
+// missing file is reported as fs.ErrNotExist for the caller to judge.
+func readSockstat6InUse(d procDir) (int, error) {
+	path := d.netPath("sockstat6")
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, fmt.Errorf("read %s: %w", path, err)
+	}
+	defer f.Close()
+	n, err := parseSockstat6InUse(f)
+	if err != nil {
+		return 0, fmt.Errorf("read %s: %w", path, err)
+	}
+	return n, nil
+}
+
+// parseSockstat6InUse parses the "TCP6: inuse N" line; a file without it is
+// an error (the kernel has printed it since sockstat6 exists).
+func parseSockstat6InUse(r io.Reader) (int, error) {
+	s := bufio.NewScanner(r)
+	line := 0
+	for s.Scan() {
+		line++
+		f := strings.Fields(s.Text())
+		if len(f) < 3 || f[0] != "TCP6:" {
+			continue
+		}
+		if f[1] != "inuse" {
+			return 0, fmt.Errorf("line %d: TCP6 line without inuse", line)
+		}
+		n, err := strconv.Atoi(f[2])
+		if err != nil || n < 0 {
+			return 0, fmt.Errorf("line %d: TCP6 inuse: %q is not a count", line, f[2])
+		}
+		return n, nil
+	}
+	if err := s.Err(); err != nil {
+		return 0, err
+	}
+	return 0, errors.New("no TCP6 line")
 }

@@ -27,39 +27,69 @@ const tcpSynSent = 2
 
 var keySynRetries = sysctl.MustKey("net.ipv4.tcp_syn_retries") // named in the fix only
 
+// Linux ABI (include/uapi/linux/inet_diag.h): TCPDIAG_GETSOCK with a struct
+// inet_diag_req is the request inet_diag kept for compatibility; the kernel
+// answers it with sdiag_family AF_UNSPEC (net/ipv4/inet_diag.c,
+// inet_diag_dump_compat), that is both families in one walk of the table.
+const (
+	tcpdiagGetsock      = 18
+	sizeofInetDiagReqV1 = 60 // family, src_len, dst_len, ext, id (48), states, dbs
+)
+
 // LiveConnecting dumps the SYN-SENT sockets of the calling thread's network
-// namespace through inet_diag; the state filter keeps the cost to those
-// sockets, whatever the number of established ones.
+// namespace through inet_diag. The state filter keeps the answer to those
+// sockets, not the cost: the kernel walks the whole established hash to apply
+// it (see synsent_gate.go for when the walk is skipped). One request covers
+// IPv4 and IPv6, so the table is walked once, not once per family; a kernel
+// that refuses it gets one SOCK_DIAG_BY_FAMILY request per family.
 func LiveConnecting() ([]Connecting, error) {
-	var out []Connecting
-	for _, fam := range []uint8{unix.AF_INET, unix.AF_INET6} {
-		req := nl.NewNetlinkRequest(nl.SOCK_DIAG_BY_FAMILY, unix.NLM_F_DUMP)
-		b := make([]byte, sizeofInetDiagReq)
-		b[0], b[1] = fam, unix.IPPROTO_TCP
-		binary.NativeEndian.PutUint32(b[4:8], 1<<tcpSynSent)
-		req.AddRawData(b)
-		var perr error
-		err := req.ExecuteIter(unix.NETLINK_INET_DIAG, nl.SOCK_DIAG_BY_FAMILY, func(msg []byte) bool {
-			c, err := parseConnecting(msg)
-			if err != nil {
-				perr = err
-				return false
+	b := make([]byte, sizeofInetDiagReqV1)
+	binary.NativeEndian.PutUint32(b[52:56], 1<<tcpSynSent)
+	out, err := dumpConnecting(tcpdiagGetsock, b)
+	if errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.EINVAL) {
+		out, err = nil, nil
+		for _, fam := range []uint8{unix.AF_INET, unix.AF_INET6} {
+			b := make([]byte, sizeofInetDiagReq)
+			b[0], b[1] = fam, unix.IPPROTO_TCP
+			binary.NativeEndian.PutUint32(b[4:8], 1<<tcpSynSent)
+			cs, ferr := dumpConnecting(nl.SOCK_DIAG_BY_FAMILY, b)
+			if errors.Is(ferr, unix.ENOENT) {
+				continue // no inet_diag handler for this family
 			}
-			out = append(out, c)
-			return true
-		})
-		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.EAFNOSUPPORT) {
-			continue
+			if ferr != nil {
+				err = ferr
+				break
+			}
+			out = append(out, cs...)
 		}
-		if err != nil {
-			return nil, fmt.Errorf("inet_diag dump of SYN-SENT sockets: %w", err)
-		}
-		if perr != nil {
-			return nil, perr
-		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("inet_diag dump of SYN-SENT sockets: %w", err)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Remote < out[j].Remote })
 	return out, nil
+}
+
+// dumpConnecting sends one inet_diag dump request of type typ and decodes
+// every answer as a SYN-SENT socket.
+func dumpConnecting(typ uint16, body []byte) ([]Connecting, error) {
+	var out []Connecting
+	var perr error
+	req := nl.NewNetlinkRequest(int(typ), unix.NLM_F_DUMP)
+	req.AddRawData(body)
+	err := req.ExecuteIter(unix.NETLINK_INET_DIAG, typ, func(msg []byte) bool {
+		c, err := parseConnecting(msg)
+		if err != nil {
+			perr = err
+			return false
+		}
+		out = append(out, c)
+		return true
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, perr
 }
 
 // parseConnecting decodes a struct inet_diag_msg of a SYN-SENT socket.

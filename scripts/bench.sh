@@ -6,7 +6,9 @@
 #  3. doctor --once and apply --dry-run's restart list at 0, 10k, 50k and 100k established loopback
 #     connections (twice as many open fds), held by helper processes (bench/connhold) inside that
 #     namespace; each helper holds at most 12.5k (the machine's per-process limit is 20k), all are
-#     killed by PID when a level is done or the script exits.
+#     killed by PID when a level is done or the script exits. Then the same with one connect in SYN-SENT
+#     (a veth peer that never answers), next to `ss -t state syn-sent`: the socket-table walk doctor's
+#     gate skips when it can.
 #  4. Peers where installed: Ansible check mode on the same keys (ansible.posix.sysctl when the
 #     collection is installed, else ansible.builtin.slurp of the /proc/sys files); tuned-adm verify
 #     needs the tuned daemon over D-Bus, which would apply its profile to the host: never started here.
@@ -83,6 +85,13 @@ if [ "${1:-}" = __ns ]; then
   sysctl -q -p "$tmp/reset.conf" # apply --dry-run below must see somaxconn raised, so the restart list is made
 
   echo "== doctor and apply's restart list vs connection count"
+  # A peer that never answers: SYNs to 10.215.0.2 leave on a veth and are dropped there (a permanent
+  # neighbour entry, so no ARP failure ends the connect). One connect to it at each level keeps a socket in
+  # SYN-SENT: doctor's gate cannot skip the walk of the kernel's socket table then (doctor/synsent_gate.go).
+  # The veth goes with the namespace.
+  ip link add tcptune-b0 type veth peer name tcptune-b1
+  ip addr add 10.215.0.1/24 dev tcptune-b0; ip link set tcptune-b0 up; ip link set tcptune-b1 up
+  ip neigh replace 10.215.0.2 lladdr 02:00:00:00:15:02 dev tcptune-b0 nud permanent
   pids=()
   # One helper at a time: each closes its connections in small batches (softnet backlog, see connhold).
   stop() { local p; for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; pids=(); }
@@ -116,6 +125,13 @@ if [ "${1:-}" = __ns ]; then
       -n "doctor --once" "$BIN doctor --once -o json" \
       -n "apply --dry-run" "$BIN apply $PROFILE --dry-run --no-persist --state-dir $ns/state0 $common"
     echo "$level $est $fds $(instr "$BIN" doctor --once -o json) $(instr "$BIN" apply "$PROFILE" --dry-run --no-persist --state-dir "$ns/state0" $common)" >>"$tmp/doctor-instr.txt"
+    timeout 120 bash -c 'exec 3<>/dev/tcp/10.215.0.2/8080' 2>/dev/null & pids+=($!)
+    sleep 1.3 # past the first SYN retransmission: doctor --once names the connect (dead-backend)
+    # doctor exits 2 on findings; pipefail must not read that as "not found".
+    { "$BIN" doctor --once -o json || true; } | grep -q '"dead-backend"' || die "doctor did not find the connect to the dead peer at level $level"
+    hyperfine -N -i --warmup 2 --runs "$(( RUNS < 20 ? RUNS : 20 ))" --export-json "$tmp/walk.$level.json" \
+      -n "doctor --once, a connect in SYN-SENT" "$BIN doctor --once -o json" \
+      -n "ss -tn state syn-sent" "ss -Htn state syn-sent"
     stop
   done
   exit 0
@@ -233,6 +249,19 @@ mkdir -p "$(dirname "$OUT")"
   done <"$tmp/doctor-instr.txt"
   echo
   echo "Target (issue 15): at 100k open fds within 1.5x of an empty machine."
+  echo
+  echo "The kernel keeps no list of SYN-SENT sockets: finding them walks its whole socket table (one for every"
+  echo "namespace), as \`ss -t state syn-sent\` does. doctor skips the walk when the namespace's counters prove"
+  echo "every socket is listening or established (above; TIME-WAIT does not count). With one connect to a peer"
+  echo "that never answers, it cannot (a busy machine with FIN-WAIT or LAST-ACK sockets is in this case too):"
+  echo
+  echo "| connections | doctor wall, a connect in SYN-SENT | vs 0 | \`ss -tn state syn-sent\` wall | vs 0 |"
+  echo "|---:|---:|---:|---:|---:|"
+  ww0=$(mean "$tmp/walk.$first.json" 0); sw0=$(mean "$tmp/walk.$first.json" 1)
+  while read -r level _; do
+    ww=$(mean "$tmp/walk.$level.json" 0); sw=$(mean "$tmp/walk.$level.json" 1)
+    echo "| $level | $ww ms | $(ratio "$ww" "$ww0")x | $sw ms | $(ratio "$sw" "$sw0")x |"
+  done <"$tmp/doctor-instr.txt"
   echo
   echo "## Peers, the same keys (host, read-only)"
   echo

@@ -133,6 +133,7 @@ func runDoctor(cmd *cobra.Command, g *Globals, o *doctorOptions) error {
 	if o.procRoot == doctor.DefaultProcRoot {
 		opts.Source.Listeners = doctor.LiveListeners
 		opts.Source.Connecting = doctor.LiveConnecting
+		opts.Source.GateConnecting = true
 	}
 	if o.netns != "" {
 		t, err := netns.Resolve(o.netns)
