@@ -7,7 +7,6 @@ import (
 	"net/netip"
 	"sort"
 
-	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/sys/unix"
 )
 
@@ -87,22 +86,23 @@ func dumpListeners(family uint8) ([]Listener, error) {
 	for attempt := 0; ; attempt++ {
 		var ls []Listener
 		var perr error
-		req := nl.NewNetlinkRequest(nl.SOCK_DIAG_BY_FAMILY, unix.NLM_F_DUMP)
-		req.AddRawData(inetDiagListenRequest(family))
-		err := req.ExecuteIter(unix.NETLINK_INET_DIAG, nl.SOCK_DIAG_BY_FAMILY, func(msg []byte) bool {
+		err := diagDump(sockDiagByFamily, inetDiagListenRequest(family), func(msg []byte) error {
 			l, err := parseInetDiagMsg(msg)
 			if err != nil {
 				perr = err
-				return false
+				return err
 			}
 			if l.state == tcpListen { // the kernel filtered; check anyway
 				ls = append(ls, l.Listener)
 			}
-			return true
+			return nil
 		})
+		if perr != nil {
+			return nil, perr
+		}
 		// A dump interrupted by a concurrent change of the socket tables is
 		// inconsistent: take it again, a few times.
-		if errors.Is(err, nl.ErrDumpInterrupted) && attempt < maxDumpInterrupted {
+		if errors.Is(err, errDumpInterrupted) && attempt < maxDumpInterrupted {
 			continue
 		}
 		if err != nil {
