@@ -192,7 +192,32 @@ Exit status: 0 ok / in sync, 1 error, 2 drift or changes (see each command).`,
 	}
 	addNetnsFlags(root)
 	usageErrors(root)
+	if len(args) == 0 || !strings.HasPrefix(args[0], cobra.ShellCompRequestCmd) {
+		unsortedFlags(root)
+	}
 	return root
+}
+
+// unsortedFlags turns off pflag's sorting of every flag set in the tree, and
+// turns it on again before help is printed. pflag sorts a set's flags on
+// every VisitAll, and cobra calls it several times per run to merge the
+// persistent flags: 6% of a diff's instructions (make bench). Only help
+// (and shell completion, which keeps sorting: see buildRoot) lists flags.
+func unsortedFlags(root *cobra.Command) {
+	setSortFlags(root, false)
+	help := root.HelpFunc()
+	root.SetHelpFunc(func(c *cobra.Command, args []string) {
+		setSortFlags(root, true)
+		help(c, args)
+	})
+}
+
+func setSortFlags(c *cobra.Command, on bool) {
+	c.Flags().SortFlags = on
+	c.PersistentFlags().SortFlags = on
+	for _, s := range c.Commands() {
+		setSortFlags(s, on)
+	}
 }
 
 // singleLeaf reports whether buildRoot built only the command args name and
