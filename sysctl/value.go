@@ -68,22 +68,29 @@ func (v Value) Ints() ([]int64, error) {
 		}
 	}
 	out := make([]int64, 0, 3)
-	for i := 1; ; i++ {
-		s = strings.TrimLeft(s, " \t\n\v\f\r")
-		if s == "" {
+	for i, field := 0, 1; ; field++ {
+		for i < len(s) && asciiSpace(s[i]) {
+			i++
+		}
+		if i == len(s) {
 			return out, nil
 		}
-		end := strings.IndexAny(s, " \t\n\v\f\r")
-		if end < 0 {
-			end = len(s)
+		end := i
+		for end < len(s) && !asciiSpace(s[end]) {
+			end++
 		}
-		n, err := strconv.ParseInt(s[:end], 10, 64)
+		n, err := strconv.ParseInt(s[i:end], 10, 64)
 		if err != nil {
-			return nil, fmt.Errorf("field %d of %q is not an integer", i, string(v))
+			return nil, fmt.Errorf("field %d of %q is not an integer", field, string(v))
 		}
 		out = append(out, n)
-		s = s[end:]
+		i = end
 	}
+}
+
+// asciiSpace is unicode.IsSpace for ASCII.
+func asciiSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
 }
 
 func intsOf(v Value, f []string) ([]int64, error) {
