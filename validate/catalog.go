@@ -29,13 +29,37 @@ const (
 
 func i64(n int64) *int64 { return &n }
 
-// catalog maps the canonical dotted name to its entry, built on first use
-// from the per-subsystem lists (catalog_core.go, catalog_ipv4.go,
+// The catalog maps the canonical dotted name to its entry, built on first
+// use from the per-subsystem lists (catalog_core.go, catalog_ipv4.go,
 // catalog_more.go): a command that asks nothing of the catalog (version,
-// status, rollback) does not pay for building it at start-up.
-var catalog = sync.OnceValue(func() map[string]*Tunable {
-	groups := [][]Tunable{coreTunables(), ipv4Tunables(), moreTunables()}
-	m := make(map[string]*Tunable, len(groups[0])+len(groups[1])+len(groups[2]))
+// status, rollback) does not pay for building it at start-up. It is two
+// shards: conntrack and per-interface keys (extraName) in one, built only
+// when one of them is looked up, everything else in the other; a diff of a
+// built-in profile builds half the entries.
+var (
+	catalogMain  = sync.OnceValue(func() map[string]*Tunable { return index(coreTunables(), ipv4Tunables(), moreTunables()) })
+	catalogExtra = sync.OnceValue(func() map[string]*Tunable { return index(extraTunables()) })
+)
+
+// extraName reports whether name belongs to the catalogExtra shard.
+func extraName(name string) bool {
+	return strings.HasPrefix(name, "net.netfilter.") ||
+		strings.HasPrefix(name, "net.ipv4.conf.") || strings.HasPrefix(name, "net.ipv6.conf.")
+}
+
+func shardOf(name string) map[string]*Tunable {
+	if extraName(name) {
+		return catalogExtra()
+	}
+	return catalogMain()
+}
+
+func index(groups ...[]Tunable) map[string]*Tunable {
+	n := 0
+	for _, g := range groups {
+		n += len(g)
+	}
+	m := make(map[string]*Tunable, n)
 	for _, group := range groups {
 		for i := range group {
 			name := group[i].Key.String()
@@ -46,7 +70,21 @@ var catalog = sync.OnceValue(func() map[string]*Tunable {
 		}
 	}
 	return m
-})
+}
+
+// catalog is both shards in one map.
+func catalog() map[string]*Tunable {
+	m := make(map[string]*Tunable, len(catalogMain())+len(catalogExtra()))
+	for _, shard := range []map[string]*Tunable{catalogMain(), catalogExtra()} {
+		for name, t := range shard {
+			if _, dup := m[name]; dup {
+				panic(fmt.Sprintf("validate: %s is in the catalog twice", name))
+			}
+			m[name] = t
+		}
+	}
+	return m
+}
 
 // sorted is the catalog in key order, for Catalog and Suggest: sorted on
 // first use, not at start-up (sorting the entries cost more instructions
@@ -65,11 +103,11 @@ var sorted = sync.OnceValue(func() []Tunable {
 // written for every interface (net.ipv4.conf.IFACE.rp_filter), with Key set
 // to k.
 func Lookup(k sysctl.Key) (Tunable, bool) {
-	if t, ok := catalog()[k.String()]; ok {
+	if t, ok := shardOf(k.String())[k.String()]; ok {
 		return *t, true
 	}
 	if name, isIface := ifaceKey(k); isIface {
-		if t, ok := catalog()[name]; ok {
+		if t, ok := shardOf(name)[name]; ok {
 			c := *t
 			c.Key = k
 			return c, true

@@ -76,6 +76,13 @@ func moreTunables() []Tunable {
 			Doc:       "Most file descriptors one process may open (the ceiling of RLIMIT_NOFILE); a proxy with many sockets may need more than 1048576",
 			Source:    "fs/file.c",
 		},
+	}
+}
+
+// extraTunables are the entries an extraName claims (catalog.go: they are
+// built only when such a key is looked up).
+func extraTunables() []Tunable {
+	return []Tunable{
 		// Connection tracking: registered by the nf_conntrack module, absent
 		// until it is loaded.
 		{
