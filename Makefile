@@ -1,5 +1,5 @@
 # tcptune — build, test and release tasks.
-#   make build     build ./bin/tcptune
+#   make build     build ./bin/tcptune and its companion ./bin/tcptune-ext (lab, doctor --trace)
 #   make test      install test packages (root) + lint + all tests; kernel tests run in private network namespaces when root
 #   make lint      go vet + gofmt check + go mod tidy check
 #   make fuzz      run each fuzz target briefly (FUZZTIME, default 10s)
@@ -27,11 +27,18 @@ REQUIRE_NETNS := $(shell [ "$$(id -u)" = 0 ] && echo 1 || echo 0)
 all: build
 
 # Static (CGO_ENABLED=0): no ld.so or libc start-up on every diff and apply (make bench); the .deb ships it.
+# tcptune-ext is the same main with -tags tcptune_ext: every command, the labs and the BPF tracer
+# (cilium/ebpf) included; tcptune leaves those out and runs tcptune-ext for them (internal/cli/ext.go).
+EXT_TAGS := tcptune_ext
 build:
 	CGO_ENABLED=0 $(GO) build -ldflags "$(LDFLAGS)" -o bin/tcptune ./cmd/tcptune
+	CGO_ENABLED=0 $(GO) build -tags $(EXT_TAGS) -ldflags "$(LDFLAGS)" -o bin/tcptune-ext ./cmd/tcptune
 
 lint:
 	$(GO) vet ./...
+	$(GO) vet -tags $(EXT_TAGS) ./...
+	@if $(GO) list -deps ./cmd/tcptune | grep -qx 'github.com/cilium/ebpf\|github.com/tcptune/tcptune/lab'; then \
+	  echo "bin/tcptune links cilium/ebpf or the labs: they belong in tcptune-ext (-tags $(EXT_TAGS))"; exit 1; fi
 	@$(GO) mod tidy -diff || { echo "go.mod/go.sum not tidy: run 'go mod tidy'"; exit 1; }
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
@@ -42,7 +49,8 @@ test-deps:
 test: test-deps lint
 	@if [ "$(REQUIRE_NETNS)" != 1 ]; then \
 	  echo "NOTE: not root: kernel tests (private network namespaces) will be SKIPPED"; fi
-	TCPTUNE_REQUIRE_NETNS=$(REQUIRE_NETNS) $(GO) test -count=1 -timeout 15m $$($(GO) list ./... | grep -v /boottest$$)
+	TCPTUNE_REQUIRE_NETNS=$(REQUIRE_NETNS) $(GO) test -tags $(EXT_TAGS) -count=1 -timeout 15m $$($(GO) list ./... | grep -v /boottest$$)
+	TCPTUNE_REQUIRE_NETNS=$(REQUIRE_NETNS) $(GO) test -count=1 -timeout 15m ./internal/cli ./cmd/tcptune
 	@$(MAKE) --no-print-directory boot-test
 
 # Boots containers of a cached Debian image (/var/cache/tcptune-boottest): needs root,
@@ -57,8 +65,9 @@ fuzz:
 
 install: build
 	install -D -m 0755 bin/tcptune $(DESTDIR)$(PREFIX)/bin/tcptune
+	install -D -m 0755 bin/tcptune-ext $(DESTDIR)$(PREFIX)/lib/tcptune/tcptune-ext
 	install -d -m 0755 $(DESTDIR)/etc/tcptune/profiles.d
-	rm -rf $(GENDOCS) && $(GO) run ./cmd/tcptune-gendocs --man-dir $(GENDOCS)/man --completion-dir $(GENDOCS)/completions
+	rm -rf $(GENDOCS) && $(GO) run -tags $(EXT_TAGS) ./cmd/tcptune-gendocs --man-dir $(GENDOCS)/man --completion-dir $(GENDOCS)/completions
 	install -d -m 0755 $(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 0644 $(GENDOCS)/man/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 	install -D -m 0644 $(GENDOCS)/completions/bash/tcptune $(DESTDIR)$(PREFIX)/share/bash-completion/completions/tcptune

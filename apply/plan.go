@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/tcptune/tcptune/netns"
@@ -119,14 +120,34 @@ func (p *Plan) Only(keys []sysctl.Key) *Plan {
 // names and every setting's key, value and op, in order. Reasons and
 // comments do not count: they change nothing on the kernel.
 func Digest(r *profiles.Resolved) string {
-	h := sha256.New()
-	for _, n := range r.Profiles {
-		fmt.Fprintf(h, "profile %q\n", n)
+	// Each field length-prefixed, so no two different inputs share bytes
+	// (no quoting: diff computes this on every run). A saved plan binds only
+	// to the tcptune version that made it, so the form may change between
+	// versions.
+	n := 0
+	for _, p := range r.Profiles {
+		n += len(p) + 8
 	}
 	for _, s := range r.Settings {
-		fmt.Fprintf(h, "%q %q %q\n", s.Key.String(), string(s.Value), string(s.Op))
+		n += len(s.Key.Path()) + len(s.Value) + len(s.Op) + 24
 	}
-	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+	b := make([]byte, 0, n)
+	field := func(tag byte, s string) {
+		b = append(b, tag)
+		b = strconv.AppendInt(b, int64(len(s)), 10)
+		b = append(b, ':')
+		b = append(b, s...)
+	}
+	for _, p := range r.Profiles {
+		field('p', p)
+	}
+	for _, s := range r.Settings {
+		field('k', s.Key.Path())
+		field('v', string(s.Value))
+		field('o', string(s.Op))
+	}
+	sum := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
 // Reader reads live values; *sysctl.FS implements it.

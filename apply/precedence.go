@@ -167,10 +167,10 @@ func assignments(files []confFile) ([]Assignment, error) {
 
 // winner returns the last assignment of key; with explicitFirst (systemd,
 // procps-ng 4) an explicit assignment anywhere beats every glob.
-func winner(as []Assignment, key sysctl.Key, explicitFirst bool) *Assignment {
+func winner(as []Assignment, ms []keyMatcher, key sysctl.Key, explicitFirst bool) *Assignment {
 	var last, lastExplicit *Assignment
 	for i := range as {
-		hit, glob := as[i].matches(key)
+		hit, glob := ms[i].match(key)
 		if !hit {
 			continue
 		}
@@ -183,6 +183,15 @@ func winner(as []Assignment, key sysctl.Key, explicitFirst bool) *Assignment {
 		return lastExplicit
 	}
 	return last
+}
+
+// matchers are the keyMatchers of as, in order.
+func matchers(as []Assignment) []keyMatcher {
+	ms := make([]keyMatcher, len(as))
+	for i := range as {
+		ms[i] = as[i].matcher()
+	}
+	return ms
 }
 
 // precedenceReport computes, for each persisted key, the winner under both
@@ -204,10 +213,11 @@ func (b bootConfig) precedenceReport(keys []Original) ([]Precedence, []Override,
 	if err != nil {
 		return nil, nil, err
 	}
+	sm, pm := matchers(sa), matchers(pa)
 	var rep []Precedence
 	var ovr []Override
 	for _, k := range keys {
-		p := Precedence{Key: k.Key, Value: k.Target, Systemd: winner(sa, k.Key, true), Procps: winner(pa, k.Key, true)}
+		p := Precedence{Key: k.Key, Value: k.Target, Systemd: winner(sa, sm, k.Key, true), Procps: winner(pa, pm, k.Key, true)}
 		rep = append(rep, p)
 		for _, w := range []struct {
 			order string

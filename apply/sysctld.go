@@ -17,7 +17,7 @@ import (
 func parseConf(file string, r io.Reader) ([]Assignment, error) {
 	var out []Assignment
 	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
+	sc.Buffer(make([]byte, 0, 4096), 1<<20) // grows to the longest line (up to 1 MiB); most files are a few hundred bytes
 	n := 0
 	for sc.Scan() {
 		n++
@@ -63,13 +63,27 @@ func isGlob(k string) bool { return strings.ContainsAny(k, "*?[") }
 
 // matches reports whether the assignment sets key, and whether by glob.
 // Globs match per path component, as systemd's glob(3) over /proc/sys does.
-func (a Assignment) matches(key sysctl.Key) (hit, glob bool) {
-	p := confPath(a.Key)
-	if isGlob(a.Key) {
-		ok, err := path.Match(p, key.Path())
+func (a Assignment) matches(key sysctl.Key) (hit, glob bool) { return a.matcher().match(key) }
+
+// keyMatcher is an assignment's key made ready to compare: its path (or
+// pattern) computed once, not for every key it is compared with (the
+// precedence report compares every persisted key with every line of every
+// sysctl.d file).
+type keyMatcher struct {
+	path string
+	glob bool
+}
+
+func (a Assignment) matcher() keyMatcher {
+	return keyMatcher{path: confPath(a.Key), glob: isGlob(a.Key)}
+}
+
+func (m keyMatcher) match(key sysctl.Key) (hit, glob bool) {
+	if m.glob {
+		ok, err := path.Match(m.path, key.Path())
 		return ok && err == nil, true
 	}
-	return p == key.Path(), false
+	return m.path == key.Path(), false
 }
 
 // isNullOrEmpty reports whether a file's bytes mask it (systemd treats a

@@ -148,6 +148,10 @@ func buildDeb(ctx context.Context, version, dst string) error {
 		"-o", bin, "./cmd/tcptune"); err != nil {
 		return err
 	}
+	if err := run("env", "CGO_ENABLED=0", "go", "build", "-tags", "tcptune_testhooks tcptune_ext", "-ldflags", "-X github.com/tcptune/tcptune/internal/cli.Version="+version,
+		"-o", filepath.Join(tmp, "tcptune-ext"), "./cmd/tcptune"); err != nil {
+		return err
+	}
 	if err := run("packaging/build-deb.sh", bin, filepath.Join(tmp, "out"), version); err != nil {
 		return err
 	}

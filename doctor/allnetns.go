@@ -101,7 +101,11 @@ func SampleAll(ctx context.Context, o AllOptions) (*AllReport, error) {
 			if first {
 				p.kind = netns.Detect(sysctl.DefaultRoot).Kind
 			}
-			s, err := Collect(Source{ProcRoot: DefaultProcRoot, Sysctl: sysctl.NewFS(""), Listeners: LiveListeners})
+			// Stuck connects too (dead-backend), behind the same gate as
+			// doctor's own namespace: a namespace whose counters prove no
+			// SYN-SENT socket costs no walk of the socket table.
+			s, err := Collect(Source{ProcRoot: DefaultProcRoot, Sysctl: sysctl.NewFS(""), Listeners: LiveListeners,
+				Connecting: LiveConnecting, GateConnecting: true})
 			if err != nil {
 				return err
 			}

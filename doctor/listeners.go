@@ -7,7 +7,6 @@ import (
 	"net/netip"
 	"sort"
 
-	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/sys/unix"
 )
 
@@ -59,9 +58,14 @@ const (
 func readListeners() ([]Listener, error) {
 	var out []Listener
 	for _, fam := range []uint8{unix.AF_INET, unix.AF_INET6} {
-		ls, err := dumpListeners(fam)
+		ls, err := listenerDump(fam)
+		if errors.Is(err, unix.ENOENT) && fam == unix.AF_INET6 {
+			continue // no IPv6 in this kernel: sock_diag has no handler for it, and there is no IPv6 listener
+		}
 		if errors.Is(err, unix.ENOENT) {
-			continue // no inet_diag handler for this family (sock_diag answers ENOENT)
+			// No inet_diag for IPv4: a kernel without CONFIG_INET_DIAG or
+			// tcp_diag. That is "could not tell", never "no listeners".
+			return nil, fmt.Errorf("inet_diag dump of %s listeners: this kernel has no TCP socket diagnostics (CONFIG_INET_DIAG, the tcp_diag module): %w", familyName(fam), err)
 		}
 		if errors.Is(err, unix.EAFNOSUPPORT) {
 			// socket(AF_NETLINK) itself was refused: a sandbox
@@ -83,26 +87,30 @@ func readListeners() ([]Listener, error) {
 	return out, nil
 }
 
+// listenerDump is dumpListeners; a test stands in a kernel's answers.
+var listenerDump = dumpListeners
+
 func dumpListeners(family uint8) ([]Listener, error) {
 	for attempt := 0; ; attempt++ {
 		var ls []Listener
 		var perr error
-		req := nl.NewNetlinkRequest(nl.SOCK_DIAG_BY_FAMILY, unix.NLM_F_DUMP)
-		req.AddRawData(inetDiagListenRequest(family))
-		err := req.ExecuteIter(unix.NETLINK_INET_DIAG, nl.SOCK_DIAG_BY_FAMILY, func(msg []byte) bool {
+		err := diagDump(sockDiagByFamily, inetDiagListenRequest(family), func(msg []byte) error {
 			l, err := parseInetDiagMsg(msg)
 			if err != nil {
 				perr = err
-				return false
+				return err
 			}
 			if l.state == tcpListen { // the kernel filtered; check anyway
 				ls = append(ls, l.Listener)
 			}
-			return true
+			return nil
 		})
+		if perr != nil {
+			return nil, perr
+		}
 		// A dump interrupted by a concurrent change of the socket tables is
 		// inconsistent: take it again, a few times.
-		if errors.Is(err, nl.ErrDumpInterrupted) && attempt < maxDumpInterrupted {
+		if errors.Is(err, errDumpInterrupted) && attempt < maxDumpInterrupted {
 			continue
 		}
 		if err != nil {

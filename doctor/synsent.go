@@ -7,7 +7,6 @@ import (
 	"net/netip"
 	"sort"
 
-	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/sys/unix"
 
 	"github.com/tcptune/tcptune/sysctl"
@@ -52,7 +51,7 @@ func LiveConnecting() ([]Connecting, error) {
 			b := make([]byte, sizeofInetDiagReq)
 			b[0], b[1] = fam, unix.IPPROTO_TCP
 			binary.NativeEndian.PutUint32(b[4:8], 1<<tcpSynSent)
-			cs, ferr := dumpConnecting(nl.SOCK_DIAG_BY_FAMILY, b)
+			cs, ferr := dumpConnecting(sockDiagByFamily, b)
 			if errors.Is(ferr, unix.ENOENT) {
 				continue // no inet_diag handler for this family
 			}
@@ -75,17 +74,18 @@ func LiveConnecting() ([]Connecting, error) {
 func dumpConnecting(typ uint16, body []byte) ([]Connecting, error) {
 	var out []Connecting
 	var perr error
-	req := nl.NewNetlinkRequest(int(typ), unix.NLM_F_DUMP)
-	req.AddRawData(body)
-	err := req.ExecuteIter(unix.NETLINK_INET_DIAG, typ, func(msg []byte) bool {
+	err := diagDump(typ, body, func(msg []byte) error {
 		c, err := parseConnecting(msg)
 		if err != nil {
 			perr = err
-			return false
+			return err
 		}
 		out = append(out, c)
-		return true
+		return nil
 	})
+	if perr != nil {
+		return nil, perr
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -6,7 +6,7 @@ import (
 	"os/exec"
 	"syscall"
 
-	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 
 	"github.com/tcptune/tcptune/sysctl"
 )
@@ -83,13 +83,25 @@ func CheckPrivate(parent ID) error {
 }
 
 // LoopbackUp sets lo up in the calling thread's network namespace; a fresh
-// namespace starts with lo down.
+// namespace starts with lo down. Two ioctls on a datagram socket
+// (SIOCGIFFLAGS, SIOCSIFFLAGS with IFF_UP), as ip link set lo up does
+// through netlink: the netlink library's package init would otherwise run in
+// every tcptune command (make bench).
 func LoopbackUp() error {
-	lo, err := netlink.LinkByName("lo")
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
+		return fmt.Errorf("set lo up: socket: %w", err)
+	}
+	defer unix.Close(fd)
+	ifr, err := unix.NewIfreq("lo")
+	if err != nil {
+		return fmt.Errorf("set lo up: %w", err)
+	}
+	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
 		return fmt.Errorf("find lo: %w", err)
 	}
-	if err := netlink.LinkSetUp(lo); err != nil {
+	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
+	if err := unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr); err != nil {
 		return fmt.Errorf("set lo up: %w", err)
 	}
 	return nil

@@ -4,8 +4,11 @@
 # then package with nfpm, run through `go run` so it is not a dependency of
 # the module. Used by `make deb` and packaging/deb_test.go.
 #   packaging/build-deb.sh BIN OUTDIR [VERSION]
+# The companion tcptune-ext (lab, doctor --trace: -tags tcptune_ext) is taken
+# from next to BIN unless EXT names it; it goes to /usr/lib/tcptune/.
 set -eu
 bin=$1 out=$2
+ext=${EXT:-$(dirname "$1")/tcptune-ext}
 cd "$(dirname "$0")/.."
 NFPM_VERSION=${NFPM_VERSION:-v2.43.0}   # v2.44+ needs modules proxy.golang.org does not serve
 export DEB_VERSION="${3:-${DEB_VERSION:-0.0.0~dev}}"
@@ -13,12 +16,23 @@ export ARCH="${ARCH:-$(go env GOARCH)}"
 export STAGE="$(mktemp -d)"
 trap 'rm -rf "$STAGE"' EXIT
 # The package ships a static binary (make build: CGO_ENABLED=0): no ld.so or libc start-up on every run.
-if ! go version -m "$bin" | grep -q 'CGO_ENABLED=0'; then
-	echo "build-deb.sh: $bin is not a static build; build it with CGO_ENABLED=0 (make build)" >&2
+for b in "$bin" "$ext"; do
+	if [ ! -x "$b" ]; then
+		echo "build-deb.sh: $b is missing; make build builds bin/tcptune and bin/tcptune-ext" >&2
+		exit 1
+	fi
+	if ! go version -m "$b" | grep -q 'CGO_ENABLED=0'; then
+		echo "build-deb.sh: $b is not a static build; build it with CGO_ENABLED=0 (make build)" >&2
+		exit 1
+	fi
+done
+if ! go version -m "$ext" | grep -q -- '-tags=.*tcptune_ext'; then
+	echo "build-deb.sh: $ext is not a tcptune-ext build (go build -tags tcptune_ext)" >&2
 	exit 1
 fi
 install -m 0755 "$bin" "$STAGE/tcptune"
-go run ./cmd/tcptune-gendocs --man-dir "$STAGE/man" --completion-dir "$STAGE/completions" --unit-dir "$STAGE/units"
+install -m 0755 "$ext" "$STAGE/tcptune-ext"
+go run -tags tcptune_ext ./cmd/tcptune-gendocs --man-dir "$STAGE/man" --completion-dir "$STAGE/completions" --unit-dir "$STAGE/units"
 gzip -9n "$STAGE"/man/*.8
 mkdir -p "$out"
 # nfpm expands ${VAR} in fields such as version, not in contents' src.

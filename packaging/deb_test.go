@@ -58,6 +58,7 @@ func TestDeb(t *testing.T) {
 		t.Fatal("build-deb.sh packaged a dynamically linked binary; want it refused")
 	}
 	sh(t, "env", "CGO_ENABLED=0", "go", "build", "-o", bin, "github.com/tcptune/tcptune/cmd/tcptune")
+	sh(t, "env", "CGO_ENABLED=0", "go", "build", "-tags", "tcptune_ext", "-o", filepath.Join(filepath.Dir(bin), "tcptune-ext"), "github.com/tcptune/tcptune/cmd/tcptune")
 	sh(t, "./build-deb.sh", bin, out, "1.2.3~test")
 	debs, _ := filepath.Glob(filepath.Join(out, "*.deb"))
 	if len(debs) != 1 {
@@ -77,6 +78,7 @@ func TestDeb(t *testing.T) {
 	list := sh(t, "dpkg-deb", "-c", deb)
 	for _, want := range []string{
 		"./usr/bin/tcptune",
+		"./usr/lib/tcptune/tcptune-ext", "./usr/share/man/man8/tcptune-lab.8.gz",
 		"./usr/share/man/man8/tcptune.8.gz", "./usr/share/man/man8/tcptune-apply.8.gz",
 		"./usr/share/bash-completion/completions/tcptune",
 		"./usr/share/zsh/vendor-completions/_tcptune",
@@ -124,6 +126,11 @@ func TestDeb(t *testing.T) {
 			}
 		}
 		f.Close()
+	}
+	// The labs are in the companion: /usr/bin/tcptune finds it in
+	// /usr/lib/tcptune/ and runs it with the same arguments.
+	if labs := sh(t, installed, "lab", "list"); !strings.Contains(labs, "burst-resets") {
+		t.Errorf("installed tcptune lab list (through /usr/lib/tcptune/tcptune-ext):\n%s", labs)
 	}
 	// The packaged profile validates, and the units run it from /usr/bin.
 	// Unpacked but not configured, dpkg keeps a conffile as .dpkg-new.

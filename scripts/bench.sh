@@ -177,6 +177,7 @@ BIN=$(readlink -f "$BIN")
 tmp=$(mktemp -d /var/tmp/tcptune-bench.XXXXXX) # on disk: the journal's fsync is part of the cost
 trap 'rm -rf "$tmp"' EXIT
 CGO_ENABLED=0 go build -o "$tmp/hello" ./bench/hello
+CGO_ENABLED=0 go build -o "$tmp/floor" ./bench/floor
 CGO_ENABLED=0 go build -o "$tmp/connhold" ./bench/connhold
 
 keys=$(plan_json | awk '/"key":/ { gsub(/[",]/, "", $2); printf "%s ", $2 }')
@@ -186,8 +187,10 @@ echo "== diff vs hello-world vs sysctl -n (host namespace, read-only)"
 # -i: diff exits 2 when the host is not in sync, which is not a failure here.
 hyperfine -N -i --warmup 20 --runs "$((RUNS * 3))" --export-json "$tmp/diff.json" \
   -n "tcptune diff $PROFILE" "$BIN diff $PROFILE" -n "hello-world (Go, static)" "$tmp/hello" \
-  -n "sysctl -n (same keys)" "sysctl -n $keys"
+  -n "sysctl -n (same keys)" "sysctl -n $keys" -n "hello-world + cobra + yaml.v3 init" "$tmp/floor" \
+  -n "tcptune version" "$BIN version"
 i_diff=$(instr "$BIN" diff "$PROFILE"); i_hello=$(instr "$tmp/hello"); i_sysctl=$(instr sysctl -n $keys)
+i_floor=$(instr "$tmp/floor"); i_version=$(instr "$BIN" version)
 
 echo "== peers"
 peer_rows=()
@@ -229,6 +232,7 @@ OUT="$tmp/trace.md" BIN="$BIN" bash "$(dirname "$0")/bench-trace.sh"
 
 # ---------------------------------------------------------------- report
 w_diff=$(mean "$tmp/diff.json" 0); w_hello=$(mean "$tmp/diff.json" 1); w_sysctl=$(mean "$tmp/diff.json" 2)
+w_floor=$(mean "$tmp/diff.json" 3); w_version=$(mean "$tmp/diff.json" 4)
 ni() { awk -v k="$1" '$1 == k { print $2 }' "$tmp/ns-instr.txt"; }
 mkdir -p "$(dirname "$OUT")"
 {
@@ -246,8 +250,12 @@ mkdir -p "$(dirname "$OUT")"
   echo "| \`tcptune diff $PROFILE\` | $(mi "$i_diff") M | $(ratio "$i_diff" "$i_hello")x | $w_diff ms | $(ratio "$w_diff" "$w_hello")x | $(ratio "$w_diff" "$w_sysctl")x |"
   echo "| hello-world (Go, static) | $(mi "$i_hello") M | 1.00x | $w_hello ms | 1.00x | $(ratio "$w_hello" "$w_sysctl")x |"
   echo "| \`sysctl -n\` of the same keys | $(mi "$i_sysctl") M | $(ratio "$i_sysctl" "$i_hello")x | $w_sysctl ms | $(ratio "$w_sysctl" "$w_hello")x | 1.00x |"
+  echo "| hello-world + cobra + yaml.v3 init (bench/floor) | $(mi "$i_floor") M | $(ratio "$i_floor" "$i_hello")x | $w_floor ms | $(ratio "$w_floor" "$w_hello")x | $(ratio "$w_floor" "$w_sysctl")x |"
+  echo "| \`tcptune version\` | $(mi "$i_version") M | $(ratio "$i_version" "$i_hello")x | $w_version ms | $(ratio "$w_version" "$w_hello")x | $(ratio "$w_version" "$w_sysctl")x |"
   echo
   echo "Targets (issue 15): diff within 1.5x of hello-world in wall time, within 3x in instructions."
+  echo "bench/floor is what every tcptune command initialises before its own code runs (the Go runtime, cobra, and"
+  echo "yaml.v3, whose init compiles two regexps and with them unicode's tables): diff's own share is diff minus it."
   echo
   echo "## apply and status vs history (private network namespace, \`--no-persist\`, state on disk)"
   echo

@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // DefaultRoot is where the kernel exposes sysctls. Nothing else in tcptune
@@ -95,6 +97,11 @@ func (f *FS) Read(k Key) (Value, error) {
 	if k.IsZero() {
 		return "", fmt.Errorf("read: %w: zero key", ErrBadKey)
 	}
+	if v, err, ok := f.readFast(k); ok {
+		return v, err
+	}
+	// Any failure (or a kernel without openat2) takes the os.Root path,
+	// which classifies the error.
 	r, err := f.open()
 	if err != nil {
 		return "", err
@@ -151,6 +158,9 @@ func (f *FS) Write(k Key, v Value) error {
 
 // Exists reports whether k is present under the root.
 func (f *FS) Exists(k Key) (bool, error) {
+	if mode, isAbsent, ok := f.modeFast(k); ok {
+		return !isAbsent && mode&unix.S_IFMT != unix.S_IFDIR, nil
+	}
 	r, err := f.open()
 	if err != nil {
 		return false, err
@@ -169,6 +179,9 @@ func (f *FS) Exists(k Key) (bool, error) {
 // Writable reports whether k exists and looks writable: its mode has a write
 // bit. It does not write; the kernel may still refuse a value.
 func (f *FS) Writable(k Key) error {
+	if mode, isAbsent, ok := f.modeFast(k); ok && !isAbsent && mode&unix.S_IFMT != unix.S_IFDIR && mode&0o222 != 0 {
+		return nil // the common answer; every other one (and its message) is checkWritable's
+	}
 	r, err := f.open()
 	if err != nil {
 		return err

@@ -58,7 +58,42 @@ func (v Value) Fields() []string { return strings.Fields(string(v)) }
 
 // Ints parses every field as a base-10 integer.
 func (v Value) Ints() ([]int64, error) {
-	f := v.Fields()
+	// Split by hand, not with Fields: validation and planning parse every
+	// value more than once on each diff. Fields' Unicode spaces matter only
+	// for non-ASCII text, which takes Fields.
+	s := string(v)
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return intsOf(v, v.Fields())
+		}
+	}
+	out := make([]int64, 0, 3)
+	for i, field := 0, 1; ; field++ {
+		for i < len(s) && asciiSpace(s[i]) {
+			i++
+		}
+		if i == len(s) {
+			return out, nil
+		}
+		end := i
+		for end < len(s) && !asciiSpace(s[end]) {
+			end++
+		}
+		n, err := strconv.ParseInt(s[i:end], 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("field %d of %q is not an integer", field, string(v))
+		}
+		out = append(out, n)
+		i = end
+	}
+}
+
+// asciiSpace is unicode.IsSpace for ASCII.
+func asciiSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
+}
+
+func intsOf(v Value, f []string) ([]int64, error) {
 	out := make([]int64, len(f))
 	for i, s := range f {
 		n, err := strconv.ParseInt(s, 10, 64)

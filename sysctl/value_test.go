@@ -41,3 +41,20 @@ func TestParseValueRejects(t *testing.T) {
 		}
 	}
 }
+
+// Ints splits by hand for speed; it must split exactly as Fields does.
+func TestIntsSplitsAsFields(t *testing.T) {
+	for _, v := range []Value{"", " ", "1", "4096 131072 6291456", " 1\t2\n3 ", "1\u00a02", "1\u20282", "1 x", "-5 +6", "007"} {
+		got, gerr := v.Ints()
+		want, werr := intsOf(v, v.Fields())
+		if (gerr == nil) != (werr == nil) || len(got) != len(want) {
+			t.Errorf("%q: Ints = %v, %v; Fields form %v, %v", v, got, gerr, want, werr)
+			continue
+		}
+		for i := range got {
+			if got[i] != want[i] {
+				t.Errorf("%q: Ints = %v; Fields form %v", v, got, want)
+			}
+		}
+	}
+}

@@ -29,48 +29,91 @@ const (
 
 func i64(n int64) *int64 { return &n }
 
-// catalog maps the canonical dotted name to its entry; filled by init from
-// the per-subsystem lists (catalog_core.go, catalog_ipv4.go).
-var catalog = make(map[string]Tunable, len(coreTunables)+len(ipv4Tunables))
+// The catalog maps the canonical dotted name to its entry, built on first
+// use from the per-subsystem lists (catalog_core.go, catalog_ipv4.go,
+// catalog_more.go): a command that asks nothing of the catalog (version,
+// status, rollback) does not pay for building it at start-up. It is two
+// shards: conntrack and per-interface keys (extraName) in one, built only
+// when one of them is looked up, everything else in the other; a diff of a
+// built-in profile builds half the entries.
+var (
+	catalogMain  = sync.OnceValue(func() map[string]*Tunable { return index(coreTunables(), ipv4Tunables(), moreTunables()) })
+	catalogExtra = sync.OnceValue(func() map[string]*Tunable { return index(extraTunables()) })
+)
+
+// extraName reports whether name belongs to the catalogExtra shard.
+func extraName(name string) bool {
+	return strings.HasPrefix(name, "net.netfilter.") ||
+		strings.HasPrefix(name, "net.ipv4.conf.") || strings.HasPrefix(name, "net.ipv6.conf.")
+}
+
+func shardOf(name string) map[string]*Tunable {
+	if extraName(name) {
+		return catalogExtra()
+	}
+	return catalogMain()
+}
+
+func index(groups ...[]Tunable) map[string]*Tunable {
+	n := 0
+	for _, g := range groups {
+		n += len(g)
+	}
+	m := make(map[string]*Tunable, n)
+	for _, group := range groups {
+		for i := range group {
+			name := group[i].Key.String()
+			if _, dup := m[name]; dup {
+				panic(fmt.Sprintf("validate: %s is in the catalog twice", name))
+			}
+			m[name] = &group[i]
+		}
+	}
+	return m
+}
+
+// catalog is both shards in one map.
+func catalog() map[string]*Tunable {
+	m := make(map[string]*Tunable, len(catalogMain())+len(catalogExtra()))
+	for _, shard := range []map[string]*Tunable{catalogMain(), catalogExtra()} {
+		for name, t := range shard {
+			if _, dup := m[name]; dup {
+				panic(fmt.Sprintf("validate: %s is in the catalog twice", name))
+			}
+			m[name] = t
+		}
+	}
+	return m
+}
 
 // sorted is the catalog in key order, for Catalog and Suggest: sorted on
 // first use, not at start-up (sorting the entries cost more instructions
 // than the rest of a diff).
 var sorted = sync.OnceValue(func() []Tunable {
-	out := make([]Tunable, 0, len(catalog))
-	for _, t := range catalog {
-		out = append(out, t)
+	out := make([]Tunable, 0, len(catalog()))
+	for _, t := range catalog() {
+		out = append(out, *t)
 	}
 	slices.SortFunc(out, func(a, b Tunable) int { return a.Key.Compare(b.Key) })
 	return out
 })
-
-func init() {
-	for _, group := range [][]Tunable{coreTunables, ipv4Tunables, moreTunables} {
-		for _, t := range group {
-			name := t.Key.String()
-			if _, dup := catalog[name]; dup {
-				panic(fmt.Sprintf("validate: %s is in the catalog twice", name))
-			}
-			catalog[name] = t
-		}
-	}
-}
 
 // Lookup returns the catalog entry for k.
 // Per-interface keys (net.ipv4.conf.eth0.rp_filter) find the entry
 // written for every interface (net.ipv4.conf.IFACE.rp_filter), with Key set
 // to k.
 func Lookup(k sysctl.Key) (Tunable, bool) {
-	t, ok := catalog[k.String()]
-	if !ok {
-		if name, isIface := ifaceKey(k); isIface {
-			if t, ok = catalog[name]; ok {
-				t.Key = k
-			}
+	if t, ok := shardOf(k.String())[k.String()]; ok {
+		return *t, true
+	}
+	if name, isIface := ifaceKey(k); isIface {
+		if t, ok := shardOf(name)[name]; ok {
+			c := *t
+			c.Key = k
+			return c, true
 		}
 	}
-	return t, ok
+	return Tunable{}, false
 }
 
 // Catalog returns every known tunable, sorted by key. The slice is a copy;

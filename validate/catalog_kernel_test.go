@@ -22,7 +22,7 @@ func TestCatalogBoundsOnRealKernel(t *testing.T) {
 	}
 	nstest.Guard(t)
 	fs := sysctl.NewFS("")
-	for _, tun := range moreTunables {
+	for _, tun := range moreTunables() {
 		if tun.Scope != ScopeNetns || (tun.Type != TypeInt && tun.Type != TypeBool) || tun.Min == nil || tun.Max == nil {
 			continue
 		}

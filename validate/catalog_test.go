@@ -222,3 +222,26 @@ func TestBuiltinsValidate(t *testing.T) {
 		}
 	}
 }
+
+// Each catalog entry is in the shard Lookup asks for its name: an entry in
+// the wrong one would be unknown to validate.
+func TestCatalogShards(t *testing.T) {
+	for name := range catalogMain() {
+		if extraName(name) {
+			t.Errorf("%s is in the main shard but extraName claims it: move it to extraTunables", name)
+		}
+	}
+	for name := range catalogExtra() {
+		if !extraName(name) {
+			t.Errorf("%s is in the extra shard but extraName does not claim it: move it out of extraTunables", name)
+		}
+	}
+	if len(catalogExtra()) == 0 || len(catalogMain()) == 0 {
+		t.Errorf("a shard is empty: main %d, extra %d", len(catalogMain()), len(catalogExtra()))
+	}
+	for _, tun := range Catalog() {
+		if got, ok := Lookup(tun.Key); !ok || got.Key != tun.Key {
+			t.Errorf("Lookup(%s) = %v, %v", tun.Key, got.Key, ok)
+		}
+	}
+}

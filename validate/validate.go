@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/tcptune/tcptune/profiles"
@@ -153,16 +154,21 @@ func (c *checker) listKernelKeys(k sysctl.Key) []sysctl.Key {
 
 // value checks the shape and bounds of a known key's value.
 func (c *checker) value(t Tunable, s profiles.Setting) {
-	hint := fmt.Sprintf("%s takes %s", s.Key, t.Bounds())
-	if t.Unit != "" && t.Type != TypeString && t.Type != TypePorts {
-		hint += " (" + t.Unit + ")"
+	// The hint and the field's name are built only for a diagnostic: most
+	// values are fine, and diff validates every key on each run.
+	hint := func() string {
+		h := s.Key.String() + " takes " + t.Bounds()
+		if t.Unit != "" && t.Type != TypeString && t.Type != TypePorts {
+			h += " (" + t.Unit + ")"
+		}
+		return h
 	}
 	switch t.Type {
 	case TypeString:
 		c.stringValue(t, s)
 		return
 	case TypePorts:
-		c.portsValue(s, hint)
+		c.portsValue(s, hint())
 		return
 	}
 	if !c.intSyntax(s, SevError) {
@@ -171,9 +177,9 @@ func (c *checker) value(t Tunable, s profiles.Setting) {
 	ns, err := s.Value.Ints()
 	if err != nil {
 		if t.Type == TypeVector {
-			c.add(SevError, s, s.ValuePos, hint, "%s", err)
+			c.add(SevError, s, s.ValuePos, hint(), "%s", err)
 		} else {
-			c.add(SevError, s, s.ValuePos, hint, "%q is not an integer", string(s.Value))
+			c.add(SevError, s, s.ValuePos, hint(), "%q is not an integer", string(s.Value))
 		}
 		return
 	}
@@ -182,27 +188,29 @@ func (c *checker) value(t Tunable, s profiles.Setting) {
 		want = t.Fields
 	}
 	if len(ns) != want {
-		c.add(SevError, s, s.ValuePos, hint, "takes %d integer%s, got %d (%q)", want, plural(want), len(ns), string(s.Value))
+		c.add(SevError, s, s.ValuePos, hint(), "takes %d integer%s, got %d (%q)", want, plural(want), len(ns), string(s.Value))
 		return
 	}
 	for i, n := range ns {
-		what := fmt.Sprint(n)
-		if t.Type == TypeVector {
-			what = fmt.Sprintf("%s %d", t.fieldName(i), n)
+		what := func() string {
+			if t.Type == TypeVector {
+				return t.fieldName(i) + " " + strconv.FormatInt(n, 10)
+			}
+			return strconv.FormatInt(n, 10)
 		}
 		switch {
 		case t.Type == TypeBool && n != 0 && n != 1:
-			c.add(SevError, s, s.ValuePos, hint, "takes 0 or 1, got %d", n)
+			c.add(SevError, s, s.ValuePos, hint(), "takes 0 or 1, got %d", n)
 		case t.Min != nil && n < *t.Min:
-			c.add(SevError, s, s.ValuePos, hint, "%s is below the kernel's minimum %d", what, *t.Min)
+			c.add(SevError, s, s.ValuePos, hint(), "%s is below the kernel's minimum %d", what(), *t.Min)
 		case t.Max != nil && n > *t.Max:
-			c.add(SevError, s, s.ValuePos, hint, "%s is above the kernel's maximum %d", what, *t.Max)
+			c.add(SevError, s, s.ValuePos, hint(), "%s is above the kernel's maximum %d", what(), *t.Max)
 		case len(t.Values) > 0 && !slices.Contains(t.Values, n):
 			c.add(SevWarning, s, s.ValuePos, fmt.Sprintf("use one of %s; see %s", joinInts(t.Values), docRef),
 				"%d is accepted by the kernel but is not a documented value", n)
 		case t.UsefulMin != nil && n < *t.UsefulMin:
 			c.add(SevWarning, s, s.ValuePos, fmt.Sprintf("use at least %d", *t.UsefulMin),
-				"%s is accepted by the kernel but makes no sense for a value in %s", what, t.Unit)
+				"%s is accepted by the kernel but makes no sense for a value in %s", what(), t.Unit)
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/tcptune/tcptune/internal/cli"
+	_ "github.com/tcptune/tcptune/internal/stackgrow" // grow the main stack once, early (see the package)
 )
 
 func main() {

@@ -1,10 +1,11 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -126,39 +127,54 @@ func planJSON(p *apply.Plan) PlanJSON {
 // text/tabwriter.NewWriter(w, 0, 4, 2, ' ', 0) for rows of equal length
 // (TestWriteAlignedMatchesTabwriter), at a tenth of its cost on every diff.
 func writeAligned(w io.Writer, rows [][]string) {
+	w.Write(appendAligned(nil, rows))
+}
+
+// appendAligned appends writeAligned's bytes to b.
+func appendAligned(b []byte, rows [][]string) []byte {
 	if len(rows) == 0 {
-		return
+		return b
 	}
 	widths := make([]int, len(rows[0]))
+	size := 0
 	for _, r := range rows {
-		for i := 0; i < len(r)-1; i++ {
-			widths[i] = max(widths[i], utf8.RuneCountInString(r[i]))
+		for i, c := range r {
+			if i < len(r)-1 {
+				widths[i] = max(widths[i], utf8.RuneCountInString(c))
+			}
+			size += len(c)
 		}
 	}
-	var b []byte
+	line := 1
+	for _, n := range widths[:len(widths)-1] {
+		line += n + 2
+	}
+	b = slices.Grow(b, size+len(rows)*line)
 	for _, r := range rows {
 		for i, c := range r {
 			b = append(b, c...)
 			if i < len(r)-1 {
-				for n := utf8.RuneCountInString(c); n < widths[i]+2; n++ {
-					b = append(b, ' ')
+				for pad := widths[i] + 2 - utf8.RuneCountInString(c); pad > 0; pad -= len(spaces) {
+					b = append(b, spaces[:min(pad, len(spaces))]...)
 				}
 			}
 		}
 		b = append(b, '\n')
 	}
-	w.Write(b)
+	return b
 }
+
+const spaces = "                                                                "
 
 // printPlan writes the human view of a plan.
 func printPlan(w io.Writer, p *apply.Plan) {
-	bw := bufio.NewWriter(w) // a table written cell by cell: one write(2), not one per cell
-	defer bw.Flush()
-	w = bw
-	counts := map[apply.Action]int{}
-	rows := [][]string{{"", "KEY", "LIVE", "", "DESIRED", "ACTION"}}
+	var counts [len(summaryActions)]int
+	rows := make([][]string, 1, len(p.Changes)+1)
+	rows[0] = []string{"", "KEY", "LIVE", "", "DESIRED", "ACTION"}
 	for _, c := range p.Changes {
-		counts[c.Action]++
+		if i := slices.Index(summaryActions[:], c.Action); i >= 0 {
+			counts[i]++
+		}
 		mark, arrow, after := " ", "", c.After.String()
 		switch c.Action {
 		case apply.ActionSet:
@@ -176,16 +192,30 @@ func printPlan(w io.Writer, p *apply.Plan) {
 		}
 		rows = append(rows, []string{mark, c.Key.String(), before, arrow, after, string(c.Action)})
 	}
-	writeAligned(w, rows)
-	var parts []string
-	for _, a := range []apply.Action{apply.ActionSet, apply.ActionUnchanged, apply.ActionSatisfied, apply.ActionAbsent, apply.ActionHostWide} {
-		if counts[a] > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", counts[a], a))
+	// The table and the summary in one buffer and one write(2).
+	b := appendAligned(nil, rows)
+	b = append(b, '\n')
+	b = append(b, strings.Join(p.Profiles, " + ")...)
+	if p.InSync() {
+		b = append(b, ": in sync ("...)
+	} else {
+		b = append(b, ": drift ("...)
+	}
+	n := 0
+	for i, a := range summaryActions {
+		if counts[i] > 0 {
+			if n > 0 {
+				b = append(b, ", "...)
+			}
+			b = strconv.AppendInt(b, int64(counts[i]), 10)
+			b = append(b, ' ')
+			b = append(b, a...)
+			n++
 		}
 	}
-	state := "in sync"
-	if !p.InSync() {
-		state = "drift"
-	}
-	fmt.Fprintf(w, "\n%s: %s (%s)\n", strings.Join(p.Profiles, " + "), state, strings.Join(parts, ", "))
+	b = append(b, ")\n"...)
+	w.Write(b)
 }
+
+// summaryActions are the actions in the order the summary counts them.
+var summaryActions = [...]apply.Action{apply.ActionSet, apply.ActionUnchanged, apply.ActionSatisfied, apply.ActionAbsent, apply.ActionHostWide}

@@ -269,3 +269,15 @@ func (g *Globals) reportTuned() {
 	fmt.Fprintf(g.Stderr, "tcptune: warning: tuned profile %q sets keys a tcptune profile may also set: %s; %s\n", t.Profile, strings.Join(keys, ", "), t.Precedence())
 	fmt.Fprintf(g.Stderr, "tcptune: hint: %s; 'tcptune diff P' names the keys your profile shares with tuned\n", t.Hint())
 }
+
+// traceOptions are doctor's --trace flags.
+type traceOptions struct {
+	duration time.Duration
+	textfile string
+}
+
+func addTraceFlags(cmd *cobra.Command, t *traceOptions) {
+	f := cmd.Flags()
+	f.DurationVar(&t.duration, "trace", 0, "watch every TCP reset the kernel sends or receives for DURATION (Ctrl-C ends early) and name its cause; needs root (BPF)")
+	f.StringVar(&t.textfile, "textfile", "", "with --trace: also write per-cause reset metrics to this Prometheus textfile (replaced atomically)")
+}

@@ -1,3 +1,5 @@
+//go:build tcptune_ext
+
 package cli
 
 import (
@@ -15,18 +17,6 @@ import (
 	"github.com/tcptune/tcptune/reconcile"
 	"github.com/tcptune/tcptune/resettrace"
 )
-
-// traceOptions are doctor's --trace flags.
-type traceOptions struct {
-	duration time.Duration
-	textfile string
-}
-
-func addTraceFlags(cmd *cobra.Command, t *traceOptions) {
-	f := cmd.Flags()
-	f.DurationVar(&t.duration, "trace", 0, "watch every TCP reset the kernel sends or receives for DURATION (Ctrl-C ends early) and name its cause; needs root (BPF)")
-	f.StringVar(&t.textfile, "textfile", "", "with --trace: also write per-cause reset metrics to this Prometheus textfile (replaced atomically)")
-}
 
 // runDoctorTrace is `doctor --trace DURATION`: exit 0 without resets, 2
 // with resets, 1 when tracing is impossible.

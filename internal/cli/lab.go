@@ -1,3 +1,5 @@
+//go:build tcptune_ext
+
 package cli
 
 import (
@@ -16,6 +18,9 @@ import (
 
 	"github.com/tcptune/tcptune/lab"
 )
+
+// extBuilt reports whether this build has the companion's commands (ext.go).
+const extBuilt = true
 
 // labFlags are shared by `lab run` and `lab all`.
 type labFlags struct {

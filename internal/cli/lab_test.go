@@ -1,3 +1,5 @@
+//go:build tcptune_ext
+
 package cli
 
 import (

@@ -48,6 +48,7 @@ type Globals struct {
 	TunedRunDir  string
 
 	detected *netns.Here // the live namespace, once asked
+	args     []string    // the arguments of this run, for execExt
 
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
@@ -87,14 +88,19 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 // RunContext is Run with a context that long-running commands (reconcile)
 // stop on, so tests can run them in-process for a bounded time.
 func RunContext(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	g := &Globals{Stdin: stdin, Stdout: stdout, Stderr: stderr}
+	g := &Globals{Stdin: stdin, Stdout: stdout, Stderr: stderr, args: args}
+	if !extBuilt && len(args) > 1 && (args[0] == cobra.ShellCompRequestCmd || args[0] == cobra.ShellCompNoDescRequestCmd) && args[1] == "lab" {
+		return report(stderr, execExt(g, "completing tcptune lab")) // the labs' flags and scenarios are in tcptune-ext
+	}
 	root := buildRoot(g, args)
 	root.SetArgs(args)
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	if err := usageOf(root, args); err != nil { // an unknown command
-		return report(stderr, err)
+	if !singleLeaf(root) {
+		if err := usageOf(root, args); err != nil { // an unknown command
+			return report(stderr, err)
+		}
 	}
 	if err := root.ExecuteContext(ctx); err != nil {
 		return report(stderr, err) // errors.go: the one table of exit status and hint
@@ -186,7 +192,41 @@ Exit status: 0 ok / in sync, 1 error, 2 drift or changes (see each command).`,
 	}
 	addNetnsFlags(root)
 	usageErrors(root)
+	if len(args) == 0 || !strings.HasPrefix(args[0], cobra.ShellCompRequestCmd) {
+		unsortedFlags(root)
+	}
 	return root
+}
+
+// unsortedFlags turns off pflag's sorting of every flag set in the tree, and
+// turns it on again before help is printed. pflag sorts a set's flags on
+// every VisitAll, and cobra calls it several times per run to merge the
+// persistent flags: 6% of a diff's instructions (make bench). Only help
+// (and shell completion, which keeps sorting: see buildRoot) lists flags.
+func unsortedFlags(root *cobra.Command) {
+	setSortFlags(root, false)
+	help := root.HelpFunc()
+	root.SetHelpFunc(func(c *cobra.Command, args []string) {
+		setSortFlags(root, true)
+		help(c, args)
+	})
+}
+
+func setSortFlags(c *cobra.Command, on bool) {
+	c.Flags().SortFlags = on
+	c.PersistentFlags().SortFlags = on
+	for _, s := range c.Commands() {
+		setSortFlags(s, on)
+	}
+}
+
+// singleLeaf reports whether buildRoot built only the command args name and
+// it has no subcommands: then no argument can name an unknown command, and
+// the look-up usageOf does (cobra's Find, as costly as the one Execute makes
+// again) is skipped.
+func singleLeaf(root *cobra.Command) bool {
+	cs := root.Commands()
+	return len(cs) == 1 && !cs[0].HasSubCommands()
 }
 
 // commandFor returns the constructor of the command args name, skipping the

@@ -1,0 +1,15 @@
+// Command floor is the second floor `make bench` shows next to tcptune: a
+// program that starts, initialises the two libraries every tcptune command
+// links (cobra for the command line, yaml.v3 for profile files; yaml.v3
+// compiles two regexps at init, which pulls in unicode's tables) and writes
+// one line. What tcptune spends beyond it is its own.
+package main
+
+import (
+	"os"
+
+	_ "github.com/spf13/cobra"
+	_ "gopkg.in/yaml.v3"
+)
+
+func main() { os.Stdout.WriteString("hello, world\n") }
