@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/google/renameio/v2"
@@ -118,13 +119,15 @@ func (p *Plan) Encode() ([]byte, error) {
 	return append(b, '\n'), nil
 }
 
-// SavePlan writes the plan to path atomically (temp file, fsync, rename).
+// SavePlan writes the plan to path atomically (temp file, fsync, rename). The
+// temp file is made in path's own directory: renameio's default tries the
+// system temp dir first, a wasted file and rename on another file system.
 func SavePlan(path string, p *Plan) error {
 	b, err := p.Encode()
 	if err != nil {
 		return err
 	}
-	if err := renameio.WriteFile(path, b, 0o644); err != nil {
+	if err := renameio.WriteFile(path, b, 0o644, renameio.WithTempDir(filepath.Dir(path))); err != nil {
 		return fmt.Errorf("write plan: %w", err)
 	}
 	return nil

@@ -102,4 +102,11 @@ func TestApplyFsyncsExactlyThePromise(t *testing.T) {
 	if d := cmp.Diff([]string(nil), run("status", append(append([]string{"status"}, txDirs(dir)...), persistFlags(dir)...)...)); d != "" {
 		t.Errorf("status: syncs (-want +got):\n%s", d)
 	}
+	// A saved plan: its temp file (and nothing in $TMPDIR) and the rename.
+	writeFakeRoot(t, root, nil)
+	planFile := filepath.Join(dir, "plan.json")
+	got := run("diff --out", "diff", "fail-fast", "--sysctl-root", root, "--out", planFile)
+	if len(got) != 1 || !strings.HasPrefix(got[0], "fsync "+dir+"/.plan.json") {
+		t.Errorf("diff --out: syncs %q, want one fsync of the plan's temp file next to it", got)
+	}
 }
