@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -30,10 +31,18 @@ var tracefsEvents = []string{"tcp/tcp_send_reset", "tcp/tcp_receive_reset"}
 
 // tracefsRoot returns the first mounted tracefs with the tcp events.
 func tracefsRoot() (string, error) {
+	denied := ""
 	for _, r := range TracefsRoots {
-		if _, err := os.Stat(filepath.Join(r, "events", "tcp", "tcp_send_reset")); err == nil {
+		_, err := os.Stat(filepath.Join(r, "events", "tcp", "tcp_send_reset"))
+		if err == nil {
 			return r, nil
 		}
+		if errors.Is(err, fs.ErrPermission) && denied == "" {
+			denied = r
+		}
+	}
+	if denied != "" { // mounted, but closed to this user: not the same advice as "not mounted"
+		return "", fmt.Errorf("%w: tracefs at %s is not open to this user", ErrNotPermitted, denied)
 	}
 	return "", fmt.Errorf("%w: tracefs is not mounted with the tcp events (mount -t tracefs nodev /sys/kernel/tracing)", ErrUnsupported)
 }

@@ -34,18 +34,43 @@ const (
 )
 
 // Open opens path read-only without blocking and returns it only when it is
-// a regular file. The file is left in blocking mode for reading (O_NONBLOCK
-// has no effect on regular files).
+// a regular file, in blocking mode (O_NONBLOCK has no effect on regular
+// files, but would register the *os.File with Go's network poller).
 func Open(path string, follow Follow) (*os.File, error) {
 	flags := os.O_RDONLY | unix.O_NONBLOCK | unix.O_CLOEXEC
 	if follow == NoFollow {
 		flags |= unix.O_NOFOLLOW
 	}
-	f, err := os.OpenFile(path, flags, 0)
-	if follow == FollowLinks && err != nil {
-		return nil, err // ELOOP here is a loop of links, not a refusal
+	// unix.Open, not os.OpenFile: an *os.File made from a non-blocking
+	// descriptor is registered with Go's network poller, whose set-up (an
+	// epoll instance, an eventfd) every diff and apply paid for reading
+	// tuned's one-line active_profile. The file is checked first and handed
+	// to os.NewFile in blocking mode.
+	fd, err := unix.Open(path, flags, 0)
+	for err == unix.EINTR {
+		fd, err = unix.Open(path, flags, 0)
 	}
-	return regular(f, err)
+	if err != nil {
+		err = &fs.PathError{Op: "open", Path: path, Err: err}
+		if follow == FollowLinks {
+			return nil, err // ELOOP here is a loop of links, not a refusal
+		}
+		return regular(nil, err)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		return nil, &fs.PathError{Op: "stat", Path: path, Err: err}
+	}
+	if st.Mode&unix.S_IFMT == unix.S_IFREG {
+		// F_SETFL sets only the status flags: 0 clears O_NONBLOCK (and
+		// nothing else that Open set).
+		if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFL, 0); err != nil {
+			unix.Close(fd)
+			return nil, &fs.PathError{Op: "fcntl", Path: path, Err: err}
+		}
+	}
+	return regular(os.NewFile(uintptr(fd), path), nil)
 }
 
 // regular returns f when it is a regular file; otherwise it closes f. A
