@@ -56,5 +56,5 @@ func execExt(g *Globals, what string) error {
 		return withHint(errors.New(what+": cannot find "+ExtName+": this binary's path is unknown"), "set %s to the path of %s", extEnv, ExtName)
 	}
 	return withHint(fmt.Errorf("%s needs %s, which is not installed (looked for %v)", what, ExtName, tried),
-		"install it next to tcptune (make build; make install) or set %s to its path", extEnv)
+		"'make build' puts it in bin/ next to tcptune and 'make install' installs both; or set %s to its path; from a checkout, 'go run -tags tcptune_ext ./cmd/tcptune' has it built in", extEnv)
 }
