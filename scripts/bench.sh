@@ -255,7 +255,7 @@ mkdir -p "$(dirname "$OUT")"
   echo
   echo "Targets (issue 15): diff within 1.5x of hello-world in wall time, within 3x in instructions."
   echo "bench/floor is what every tcptune command initialises before its own code runs (the Go runtime, cobra, and"
-  echo "yaml.v3, whose init compiles two regexps and with them unicode's tables): diff's own share is diff minus it."
+  echo "yaml.v3, whose init compiles two regexps): diff's own share is diff minus it."
   echo
   echo "## apply and status vs history (private network namespace, \`--no-persist\`, state on disk)"
   echo

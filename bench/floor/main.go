@@ -1,8 +1,7 @@
 // Command floor is the second floor `make bench` shows next to tcptune: a
 // program that starts, initialises the two libraries every tcptune command
-// links (cobra for the command line, yaml.v3 for profile files; yaml.v3
-// compiles two regexps at init, which pulls in unicode's tables) and writes
-// one line. What tcptune spends beyond it is its own.
+// links (cobra for the command line, yaml.v3 for profile files, which
+// compiles two regexps at init) and writes one line. What tcptune spends beyond it is its own.
 package main
 
 import (
