@@ -25,13 +25,13 @@ func TestParseConf(t *testing.T) {
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("(-want +got):\n%s", d)
 	}
-	if hit, _ := got[2].matches(sysctl.MustKey("net.ipv4.conf.eth0/100.forwarding")); !hit {
+	if hit, _ := got[2].matcher().match(sysctl.MustKey("net.ipv4.conf.eth0/100.forwarding")); !hit {
 		t.Error("slash-form key with a dotted interface does not match its dotted form")
 	}
-	if hit, glob := got[3].matches(sysctl.MustKey("net.ipv4.conf.all.rp_filter")); !hit || !glob {
+	if hit, glob := got[3].matcher().match(sysctl.MustKey("net.ipv4.conf.all.rp_filter")); !hit || !glob {
 		t.Error("glob does not match")
 	}
-	if hit, _ := got[3].matches(sysctl.MustKey("net.ipv4.conf.all.x.rp_filter")); hit {
+	if hit, _ := got[3].matcher().match(sysctl.MustKey("net.ipv4.conf.all.x.rp_filter")); hit {
 		t.Error("glob '*' crossed a path component")
 	}
 }

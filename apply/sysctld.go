@@ -63,8 +63,6 @@ func isGlob(k string) bool { return strings.ContainsAny(k, "*?[") }
 
 // matches reports whether the assignment sets key, and whether by glob.
 // Globs match per path component, as systemd's glob(3) over /proc/sys does.
-func (a Assignment) matches(key sysctl.Key) (hit, glob bool) { return a.matcher().match(key) }
-
 // keyMatcher is an assignment's key made ready to compare: its path (or
 // pattern) computed once, not for every key it is compared with (the
 // precedence report compares every persisted key with every line of every

@@ -122,15 +122,10 @@ func planJSON(p *apply.Plan) PlanJSON {
 	return PlanJSON{Profiles: p.Profiles, InSync: p.InSync(), Changes: ch}
 }
 
-// writeAligned writes rows of cells, every cell but a row's last padded to
-// its column's widest cell plus two spaces: the layout of
+// appendAligned appends rows of cells to b, every cell but a row's last
+// padded to its column's widest cell plus two spaces: the layout of
 // text/tabwriter.NewWriter(w, 0, 4, 2, ' ', 0) for rows of equal length
 // (TestWriteAlignedMatchesTabwriter), at a tenth of its cost on every diff.
-func writeAligned(w io.Writer, rows [][]string) {
-	w.Write(appendAligned(nil, rows))
-}
-
-// appendAligned appends writeAligned's bytes to b.
 func appendAligned(b []byte, rows [][]string) []byte {
 	if len(rows) == 0 {
 		return b

@@ -97,9 +97,8 @@ func TestWriteAlignedMatchesTabwriter(t *testing.T) {
 		fmt.Fprintln(tw, strings.Join(r, "\t"))
 	}
 	tw.Flush()
-	var got bytes.Buffer
-	writeAligned(&got, rows)
+	got := bytes.NewBuffer(appendAligned(nil, rows))
 	if d := cmp.Diff(want.String(), got.String()); d != "" {
-		t.Errorf("writeAligned differs from tabwriter (-tabwriter +got):\n%s", d)
+		t.Errorf("appendAligned differs from tabwriter (-tabwriter +got):\n%s", d)
 	}
 }

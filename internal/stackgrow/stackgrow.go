@@ -5,7 +5,7 @@
 // each doubling copies the stack and adjusts every frame on it, which costs
 // in proportion to how deep it is. tcptune's start-up (yaml.v3's init, cobra,
 // validation) grew the main goroutine's stack four times, deep each time:
-// about 170k instructions, 7% of a diff (callgrind, make bench). One call with
+// about 170k instructions, 7% of a diff (callgrind, when this was added). One call with
 // a large frame here, before the packages that recurse deeply are
 // initialised, makes a single cheap copy instead. Nothing shrinks the stack
 // again before the garbage collector runs, which a short command rarely
