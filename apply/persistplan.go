@@ -154,7 +154,7 @@ func (o Options) restartList(ctx context.Context, toSet []Change, res *Result) {
 	if o.Listeners == nil {
 		return
 	}
-	somaxconn := sysctl.MustKey("net.core.somaxconn")
+	somaxconn := sysctl.Known("net.core.somaxconn", "net/core/somaxconn")
 	for _, c := range toSet {
 		if c.Key != somaxconn {
 			continue

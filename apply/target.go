@@ -44,7 +44,7 @@ type Where struct {
 var machineIDFile = "/etc/machine-id"
 
 // bootIDKey is the kernel's per-boot random id (drivers/char/random.c).
-var bootIDKey = sysctl.MustKey("kernel.random.boot_id")
+var bootIDKey = sysctl.Known("kernel.random.boot_id", "kernel/random/boot_id")
 
 // where describes the target of o: its sysctl root and, on the live tree,
 // the namespace of the calling thread.

@@ -17,9 +17,14 @@ const sockDiagByFamily = 20
 // socket; a caller that needs a consistent list asks again.
 var errDumpInterrupted = errors.New("inet_diag dump interrupted by a concurrent change; results may be incomplete")
 
-// diagRecvSize is the receive buffer of a dump: the kernel fills at most
-// 32 KiB per message batch (netlink_dump, clamped max_recvmsg_len).
-const diagRecvSize = 32 << 10
+// diagRecvSize is the receive buffer of a dump. netlink_dump sizes each
+// batch by the largest buffer a recvmsg offered (max_recvmsg_len, at most
+// 32 KiB) and never below NLMSG_GOODSIZE (under 8 KiB on any page size), so
+// 8 KiB is never truncated. It is not 32 KiB because every diff and apply
+// dumps the listeners: a fresh 32 KiB buffer is eight page faults and its
+// clearing, for answers that are a few hundred bytes on most machines;
+// large dumps only take more recvmsg calls.
+const diagRecvSize = 8 << 10
 
 // diagDump sends one NETLINK_INET_DIAG dump request, netlink message type
 // typ with body (a struct inet_diag_req or inet_diag_req_v2), and calls fn

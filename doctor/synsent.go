@@ -24,7 +24,7 @@ type Connecting struct {
 
 const tcpSynSent = 2
 
-var keySynRetries = sysctl.MustKey("net.ipv4.tcp_syn_retries") // named in the fix only
+var keySynRetries = sysctl.Known("net.ipv4.tcp_syn_retries", "net/ipv4/tcp_syn_retries") // named in the fix only
 
 // Linux ABI (include/uapi/linux/inet_diag.h): TCPDIAG_GETSOCK with a struct
 // inet_diag_req is the request inet_diag kept for compatibility; the kernel

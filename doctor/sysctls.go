@@ -8,21 +8,21 @@ import (
 
 // The live sysctls the rules compare counters against.
 var (
-	keySomaxconn         = sysctl.MustKey("net.core.somaxconn")
-	keyMaxSynBacklog     = sysctl.MustKey("net.ipv4.tcp_max_syn_backlog")
-	keyAbortOnOverflow   = sysctl.MustKey("net.ipv4.tcp_abort_on_overflow")
-	keySynackRetries     = sysctl.MustKey("net.ipv4.tcp_synack_retries") // named in fixes only
-	keySyncookies        = sysctl.MustKey("net.ipv4.tcp_syncookies")
-	keyTwReuse           = sysctl.MustKey("net.ipv4.tcp_tw_reuse")
-	keyTwRecycle         = sysctl.MustKey("net.ipv4.tcp_tw_recycle") // removed in Linux 4.12
-	keyPortRange         = sysctl.MustKey("net.ipv4.ip_local_port_range")
-	keyMaxTwBuckets      = sysctl.MustKey("net.ipv4.tcp_max_tw_buckets")
-	keyMaxOrphans        = sysctl.MustKey("net.ipv4.tcp_max_orphans")
-	keyFinTimeout        = sysctl.MustKey("net.ipv4.tcp_fin_timeout")
-	keyTCPMem            = sysctl.MustKey("net.ipv4.tcp_mem")
-	keyNetdevMaxBacklog  = sysctl.MustKey("net.core.netdev_max_backlog")
-	keyNetdevBudget      = sysctl.MustKey("net.core.netdev_budget")
-	keyNetdevBudgetUsecs = sysctl.MustKey("net.core.netdev_budget_usecs")
+	keySomaxconn         = sysctl.Known("net.core.somaxconn", "net/core/somaxconn")
+	keyMaxSynBacklog     = sysctl.Known("net.ipv4.tcp_max_syn_backlog", "net/ipv4/tcp_max_syn_backlog")
+	keyAbortOnOverflow   = sysctl.Known("net.ipv4.tcp_abort_on_overflow", "net/ipv4/tcp_abort_on_overflow")
+	keySynackRetries     = sysctl.Known("net.ipv4.tcp_synack_retries", "net/ipv4/tcp_synack_retries") // named in fixes only
+	keySyncookies        = sysctl.Known("net.ipv4.tcp_syncookies", "net/ipv4/tcp_syncookies")
+	keyTwReuse           = sysctl.Known("net.ipv4.tcp_tw_reuse", "net/ipv4/tcp_tw_reuse")
+	keyTwRecycle         = sysctl.Known("net.ipv4.tcp_tw_recycle", "net/ipv4/tcp_tw_recycle") // removed in Linux 4.12
+	keyPortRange         = sysctl.Known("net.ipv4.ip_local_port_range", "net/ipv4/ip_local_port_range")
+	keyMaxTwBuckets      = sysctl.Known("net.ipv4.tcp_max_tw_buckets", "net/ipv4/tcp_max_tw_buckets")
+	keyMaxOrphans        = sysctl.Known("net.ipv4.tcp_max_orphans", "net/ipv4/tcp_max_orphans")
+	keyFinTimeout        = sysctl.Known("net.ipv4.tcp_fin_timeout", "net/ipv4/tcp_fin_timeout")
+	keyTCPMem            = sysctl.Known("net.ipv4.tcp_mem", "net/ipv4/tcp_mem")
+	keyNetdevMaxBacklog  = sysctl.Known("net.core.netdev_max_backlog", "net/core/netdev_max_backlog")
+	keyNetdevBudget      = sysctl.Known("net.core.netdev_budget", "net/core/netdev_budget")
+	keyNetdevBudgetUsecs = sysctl.Known("net.core.netdev_budget_usecs", "net/core/netdev_budget_usecs")
 )
 
 var doctorKeys = []sysctl.Key{

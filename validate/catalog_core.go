@@ -33,14 +33,14 @@ const bufNetnsNote = "host-wide; since Linux 6.11 (commit 19249c0724f2) visible 
 func coreTunables() []Tunable {
 	return []Tunable{
 		{
-			Key: sysctl.MustKey("net.core.somaxconn"), Type: TypeInt,
+			Key: sysctl.Known("net.core.somaxconn", "net/core/somaxconn"), Type: TypeInt,
 			Min: i64(0), Max: i64(intMax), // netns_core_table: proc_dointvec_minmax, extra1 = SYSCTL_ZERO
 			Unit: "connections", Scope: ScopeNetns, Default: "4096", // SOMAXCONN, 4096 since Linux 5.4 (128 before)
 			Doc:    "Limit of socket listen() backlog; the accept queue is min(backlog, somaxconn)",
 			Source: "net/core/sysctl_net_core.c",
 		},
 		{
-			Key: sysctl.MustKey("net.core.netdev_max_backlog"), Type: TypeInt,
+			Key: sysctl.Known("net.core.netdev_max_backlog", "net/core/netdev_max_backlog"), Type: TypeInt,
 			Min: i64(intMin), Max: i64(intMax), UsefulMin: i64(1), // net_core_table: proc_dointvec
 			Unit: "packets", Scope: ScopeGlobal, Default: "1000",
 			NetnsNote: "host-wide; absent in child network namespaces",
@@ -48,7 +48,7 @@ func coreTunables() []Tunable {
 			Source:    "net/core/sysctl_net_core.c",
 		},
 		{
-			Key: sysctl.MustKey("net.core.netdev_budget"), Type: TypeInt,
+			Key: sysctl.Known("net.core.netdev_budget", "net/core/netdev_budget"), Type: TypeInt,
 			Min: i64(intMin), Max: i64(intMax), UsefulMin: i64(1), // net_core_table: proc_dointvec
 			Unit: "packets", Scope: ScopeGlobal, Default: "300",
 			NetnsNote: "host-wide; absent in child network namespaces",
@@ -56,7 +56,7 @@ func coreTunables() []Tunable {
 			Source:    "net/core/sysctl_net_core.c",
 		},
 		{
-			Key: sysctl.MustKey("net.core.netdev_budget_usecs"), Type: TypeInt,
+			Key: sysctl.Known("net.core.netdev_budget_usecs", "net/core/netdev_budget_usecs"), Type: TypeInt,
 			Min: i64(0), Max: i64(intMax), // net_core_table: proc_dointvec_minmax, extra1 = SYSCTL_ZERO
 			Unit: "microseconds", Scope: ScopeGlobal, DefaultNote: "2 * USEC_PER_SEC / HZ (2000 with HZ=1000, 8000 with HZ=250)",
 			NetnsNote: "host-wide; absent in child network namespaces",
@@ -64,35 +64,35 @@ func coreTunables() []Tunable {
 			Source:    "net/core/sysctl_net_core.c",
 		},
 		{
-			Key: sysctl.MustKey("net.core.rmem_max"), Type: TypeInt,
+			Key: sysctl.Known("net.core.rmem_max", "net/core/rmem_max"), Type: TypeInt,
 			Min: i64(sockMinRcvbuf), Max: i64(intMax), // proc_dointvec_minmax, extra1 = &min_rcvbuf
 			Unit: "bytes", Scope: ScopeGlobal, Default: skMemMax, NetnsNote: bufNetnsNote,
 			Doc:    "Maximum receive socket buffer size an application may request with SO_RCVBUF",
 			Source: "net/core/sysctl_net_core.c",
 		},
 		{
-			Key: sysctl.MustKey("net.core.wmem_max"), Type: TypeInt,
+			Key: sysctl.Known("net.core.wmem_max", "net/core/wmem_max"), Type: TypeInt,
 			Min: i64(sockMinSndbuf), Max: i64(intMax), // proc_dointvec_minmax, extra1 = &min_sndbuf
 			Unit: "bytes", Scope: ScopeGlobal, Default: skMemMax, NetnsNote: bufNetnsNote,
 			Doc:    "Maximum send socket buffer size an application may request with SO_SNDBUF",
 			Source: "net/core/sysctl_net_core.c",
 		},
 		{
-			Key: sysctl.MustKey("net.core.rmem_default"), Type: TypeInt,
+			Key: sysctl.Known("net.core.rmem_default", "net/core/rmem_default"), Type: TypeInt,
 			Min: i64(sockMinRcvbuf), Max: i64(intMax), // proc_dointvec_minmax, extra1 = &min_rcvbuf
 			Unit: "bytes", Scope: ScopeGlobal, Default: skMemMax, NetnsNote: bufNetnsNote,
 			Doc:    "Default receive socket buffer size of non-TCP sockets (TCP uses tcp_rmem)",
 			Source: "net/core/sysctl_net_core.c",
 		},
 		{
-			Key: sysctl.MustKey("net.core.wmem_default"), Type: TypeInt,
+			Key: sysctl.Known("net.core.wmem_default", "net/core/wmem_default"), Type: TypeInt,
 			Min: i64(sockMinSndbuf), Max: i64(intMax), // proc_dointvec_minmax, extra1 = &min_sndbuf
 			Unit: "bytes", Scope: ScopeGlobal, Default: skMemMax, NetnsNote: bufNetnsNote,
 			Doc:    "Default send socket buffer size of non-TCP sockets (TCP uses tcp_wmem)",
 			Source: "net/core/sysctl_net_core.c",
 		},
 		{
-			Key: sysctl.MustKey("net.core.optmem_max"), Type: TypeInt,
+			Key: sysctl.Known("net.core.optmem_max", "net/core/optmem_max"), Type: TypeInt,
 			Min: i64(0), Max: i64(intMax), // netns_core_table: proc_dointvec_minmax, extra1 = SYSCTL_ZERO
 			Unit: "bytes", Scope: ScopeNetns, Default: "131072",
 			Since:     "6.8",
@@ -101,7 +101,7 @@ func coreTunables() []Tunable {
 			Source:    "net/core/sysctl_net_core.c",
 		},
 		{
-			Key: sysctl.MustKey("fs.file-max"), Type: TypeInt,
+			Key: sysctl.Known("fs.file-max", "fs/file-max"), Type: TypeInt,
 			Min: i64(0), Max: i64(longMax), // proc_doulongvec_minmax, extra1 = SYSCTL_LONG_ZERO, extra2 = SYSCTL_LONG_MAX
 			Unit: "files", Scope: ScopeGlobal,
 			DefaultNote: "computed at boot from RAM (about 10% of memory in KiB, at least 8192)",

@@ -14,35 +14,35 @@ func ipv4Tunables() []Tunable {
 	return []Tunable{
 		// SYN handling.
 		{
-			Key: sysctl.MustKey("net.ipv4.tcp_syncookies"), Type: TypeInt,
+			Key: sysctl.Known("net.ipv4.tcp_syncookies", "net/ipv4/tcp_syncookies"), Type: TypeInt,
 			Min: i64(0), Max: i64(u8Max), Values: []int64{0, 1, 2}, // proc_dou8vec_minmax
 			Unit: "mode", Scope: ScopeNetns, Default: "1",
 			Doc:    "Send syncookies when the SYN queue of a socket overflows (1), always (2), never (0)",
 			Source: ipv4Src,
 		},
 		{
-			Key: sysctl.MustKey("net.ipv4.tcp_syn_retries"), Type: TypeInt,
+			Key: sysctl.Known("net.ipv4.tcp_syn_retries", "net/ipv4/tcp_syn_retries"), Type: TypeInt,
 			Min: i64(1), Max: i64(127), // tcp_syn_retries_min = 1, tcp_syn_retries_max = MAX_TCP_SYNCNT
 			Unit: "count", Scope: ScopeNetns, Default: "6",
 			Doc:    "Times an unanswered SYN is retransmitted for an active open; 6 is about 127 s before connect() fails",
 			Source: ipv4Src,
 		},
 		{
-			Key: sysctl.MustKey("net.ipv4.tcp_synack_retries"), Type: TypeInt,
+			Key: sysctl.Known("net.ipv4.tcp_synack_retries", "net/ipv4/tcp_synack_retries"), Type: TypeInt,
 			Min: i64(0), Max: i64(u8Max), // proc_dou8vec_minmax, no extra bounds
 			Unit: "count", Scope: ScopeNetns, Default: "5",
 			Doc:    "Times a SYNACK for a passive open is retransmitted; 5 is about 31 s plus the last timeout",
 			Source: ipv4Src,
 		},
 		{
-			Key: sysctl.MustKey("net.ipv4.tcp_syn_linear_timeouts"), Type: TypeInt,
+			Key: sysctl.Known("net.ipv4.tcp_syn_linear_timeouts", "net/ipv4/tcp_syn_linear_timeouts"), Type: TypeInt,
 			Min: i64(0), Max: i64(127), // extra2 = &tcp_syn_linear_timeouts_max (MAX_TCP_SYNCNT)
 			Unit: "count", Scope: ScopeNetns, Default: "4", Since: "6.5",
 			Doc:    "SYN and SYNACK retransmissions that use a linear (not exponential) timeout, for fast recovery of lost handshakes",
 			Source: ipv4Src,
 		},
 		{
-			Key: sysctl.MustKey("net.ipv4.tcp_max_syn_backlog"), Type: TypeInt,
+			Key: sysctl.Known("net.ipv4.tcp_max_syn_backlog", "net/ipv4/tcp_max_syn_backlog"), Type: TypeInt,
 			Min: i64(intMin), Max: i64(intMax), UsefulMin: i64(1), // proc_dointvec
 			Unit: "connections", Scope: ScopeNetns,
 			DefaultNote: "computed at boot from the TCP hash table size, at least 128",
@@ -50,7 +50,7 @@ func ipv4Tunables() []Tunable {
 			Source:      ipv4Src,
 		},
 		{
-			Key: sysctl.MustKey("net.ipv4.tcp_abort_on_overflow"), Type: TypeBool,
+			Key: sysctl.Known("net.ipv4.tcp_abort_on_overflow", "net/ipv4/tcp_abort_on_overflow"), Type: TypeBool,
 			Min: i64(0), Max: i64(1), // the kernel's u8 handler takes 0..255, but the key is documented BOOLEAN
 			Unit: "flag", Scope: ScopeNetns, Default: "0",
 			Doc:    "Reset new connections when the accept queue is full instead of dropping the final ACK",
@@ -59,14 +59,14 @@ func ipv4Tunables() []Tunable {
 
 		// Connection teardown and reuse.
 		{
-			Key: sysctl.MustKey("net.ipv4.tcp_tw_reuse"), Type: TypeInt,
+			Key: sysctl.Known("net.ipv4.tcp_tw_reuse", "net/ipv4/tcp_tw_reuse"), Type: TypeInt,
 			Min: i64(0), Max: i64(2), Values: []int64{0, 1, 2}, // extra1 = SYSCTL_ZERO, extra2 = SYSCTL_TWO
 			Unit: "mode", Scope: ScopeNetns, Default: "2",
 			Doc:    "Reuse TIME-WAIT sockets for new outgoing connections when safe: 1 always, 2 loopback only, 0 never",
 			Source: ipv4Src,
 		},
 		{
-			Key: sysctl.MustKey("net.ipv4.tcp_tw_recycle"), Type: TypeBool,
+			Key: sysctl.Known("net.ipv4.tcp_tw_recycle", "net/ipv4/tcp_tw_recycle"), Type: TypeBool,
 			Min: i64(0), Max: i64(1), Unit: "flag", Scope: ScopeNetns,
 			// Commit 4396e46187ca ("tcp: remove tcp_tw_recycle"), Linux 4.12.
 			RemovedIn:   "4.12",
@@ -75,14 +75,14 @@ func ipv4Tunables() []Tunable {
 			Source:      ipv4Src,
 		},
 		{
-			Key: sysctl.MustKey("net.ipv4.tcp_fin_timeout"), Type: TypeInt,
+			Key: sysctl.Known("net.ipv4.tcp_fin_timeout", "net/ipv4/tcp_fin_timeout"), Type: TypeInt,
 			Min: i64(-jiffiesMax), Max: i64(jiffiesMax), UsefulMin: i64(0), // proc_dointvec_jiffies
 			Unit: "seconds", Scope: ScopeNetns, Default: "60",
 			Doc:    "Time an orphaned connection waits in FIN-WAIT-2 for the peer's FIN before it is aborted",
 			Source: ipv4Src,
 		},
 		{
-			Key: sysctl.MustKey("net.ipv4.tcp_max_tw_buckets"), Type: TypeInt,
+			Key: sysctl.Known("net.ipv4.tcp_max_tw_buckets", "net/ipv4/tcp_max_tw_buckets"), Type: TypeInt,
 			Min: i64(intMin), Max: i64(intMax), UsefulMin: i64(0), // proc_dointvec
 			Unit: "sockets", Scope: ScopeNetns,
 			DefaultNote: "computed at boot: half the TCP established hash table size",
@@ -90,7 +90,7 @@ func ipv4Tunables() []Tunable {
 			Source:      ipv4Src,
 		},
 		{
-			Key: sysctl.MustKey("net.ipv4.tcp_max_orphans"), Type: TypeInt,
+			Key: sysctl.Known("net.ipv4.tcp_max_orphans", "net/ipv4/tcp_max_orphans"), Type: TypeInt,
 			Min: i64(intMin), Max: i64(intMax), UsefulMin: i64(0), // ipv4_table: proc_dointvec
 			Unit: "sockets", Scope: ScopeGlobal,
 			DefaultNote: "computed at boot from RAM",
@@ -101,21 +101,21 @@ func ipv4Tunables() []Tunable {
 
 		// Keepalive.
 		{
-			Key: sysctl.MustKey("net.ipv4.tcp_keepalive_time"), Type: TypeInt,
+			Key: sysctl.Known("net.ipv4.tcp_keepalive_time", "net/ipv4/tcp_keepalive_time"), Type: TypeInt,
 			Min: i64(-jiffiesMax), Max: i64(jiffiesMax), UsefulMin: i64(1), // proc_dointvec_jiffies
 			Unit: "seconds", Scope: ScopeNetns, Default: "7200",
 			Doc:    "Idle time before the first keepalive probe on sockets with SO_KEEPALIVE",
 			Source: ipv4Src,
 		},
 		{
-			Key: sysctl.MustKey("net.ipv4.tcp_keepalive_intvl"), Type: TypeInt,
+			Key: sysctl.Known("net.ipv4.tcp_keepalive_intvl", "net/ipv4/tcp_keepalive_intvl"), Type: TypeInt,
 			Min: i64(-jiffiesMax), Max: i64(jiffiesMax), UsefulMin: i64(1), // proc_dointvec_jiffies
 			Unit: "seconds", Scope: ScopeNetns, Default: "75",
 			Doc:    "Time between keepalive probes",
 			Source: ipv4Src,
 		},
 		{
-			Key: sysctl.MustKey("net.ipv4.tcp_keepalive_probes"), Type: TypeInt,
+			Key: sysctl.Known("net.ipv4.tcp_keepalive_probes", "net/ipv4/tcp_keepalive_probes"), Type: TypeInt,
 			Min: i64(0), Max: i64(u8Max), // proc_dou8vec_minmax
 			Unit: "count", Scope: ScopeNetns, Default: "9",
 			Doc:    "Unanswered keepalive probes before the connection is declared dead",
@@ -124,7 +124,7 @@ func ipv4Tunables() []Tunable {
 
 		// Memory.
 		{
-			Key: sysctl.MustKey("net.ipv4.tcp_mem"), Type: TypeVector, Fields: 3,
+			Key: sysctl.Known("net.ipv4.tcp_mem", "net/ipv4/tcp_mem"), Type: TypeVector, Fields: 3,
 			FieldNames: []string{"min", "pressure", "max"},
 			Min:        i64(0), Max: i64(longMax), // ipv4_table: proc_doulongvec_minmax
 			Unit: "pages", Scope: ScopeGlobal,
@@ -134,7 +134,7 @@ func ipv4Tunables() []Tunable {
 			Source:      ipv4Src,
 		},
 		{
-			Key: sysctl.MustKey("net.ipv4.tcp_rmem"), Type: TypeVector, Fields: 3,
+			Key: sysctl.Known("net.ipv4.tcp_rmem", "net/ipv4/tcp_rmem"), Type: TypeVector, Fields: 3,
 			FieldNames: []string{"min", "default", "max"},
 			Min:        i64(1), Max: i64(intMax), // proc_dointvec_minmax, extra1 = SYSCTL_ONE
 			Unit: "bytes", Scope: ScopeNetns,
@@ -145,7 +145,7 @@ func ipv4Tunables() []Tunable {
 			Source:  ipv4Src,
 		},
 		{
-			Key: sysctl.MustKey("net.ipv4.tcp_wmem"), Type: TypeVector, Fields: 3,
+			Key: sysctl.Known("net.ipv4.tcp_wmem", "net/ipv4/tcp_wmem"), Type: TypeVector, Fields: 3,
 			FieldNames: []string{"min", "default", "max"},
 			Min:        i64(1), Max: i64(intMax), // proc_dointvec_minmax, extra1 = SYSCTL_ONE
 			Unit: "bytes", Scope: ScopeNetns, Default: "4096 16384 4194304",
@@ -155,7 +155,7 @@ func ipv4Tunables() []Tunable {
 
 		// Ports.
 		{
-			Key: sysctl.MustKey("net.ipv4.ip_local_port_range"), Type: TypeVector, Fields: 2,
+			Key: sysctl.Known("net.ipv4.ip_local_port_range", "net/ipv4/ip_local_port_range"), Type: TypeVector, Fields: 2,
 			FieldNames: []string{"low", "high"},
 			// ip_local_port_range_min/max = {1, 1}/{65535, 65535}; the handler
 			// also refuses high < low and low < ip_unprivileged_port_start.
@@ -165,7 +165,7 @@ func ipv4Tunables() []Tunable {
 			Source: ipv4Src,
 		},
 		{
-			Key: sysctl.MustKey("net.ipv4.ip_local_reserved_ports"), Type: TypePorts,
+			Key: sysctl.Known("net.ipv4.ip_local_reserved_ports", "net/ipv4/ip_local_reserved_ports"), Type: TypePorts,
 			Min: i64(0), Max: i64(65535), // proc_do_large_bitmap over 65536 bits
 			Unit: "ports", Scope: ScopeNetns, Default: "",
 			DefaultNote: "empty",
@@ -173,7 +173,7 @@ func ipv4Tunables() []Tunable {
 			Source:      ipv4Src,
 		},
 		{
-			Key: sysctl.MustKey("net.ipv4.ip_unprivileged_port_start"), Type: TypeInt,
+			Key: sysctl.Known("net.ipv4.ip_unprivileged_port_start", "net/ipv4/ip_unprivileged_port_start"), Type: TypeInt,
 			// ip_privileged_port_min/max = 0/65535; the handler also refuses a
 			// value above the low end of ip_local_port_range.
 			Min: i64(0), Max: i64(65535),
@@ -184,7 +184,7 @@ func ipv4Tunables() []Tunable {
 
 		// Congestion control.
 		{
-			Key: sysctl.MustKey("net.ipv4.tcp_congestion_control"), Type: TypeString,
+			Key: sysctl.Known("net.ipv4.tcp_congestion_control", "net/ipv4/tcp_congestion_control"), Type: TypeString,
 			Unit: "algorithm", Scope: ScopeNetns, Default: "cubic", // CONFIG_DEFAULT_TCP_CONG, usually cubic
 			NetnsNote: "per network namespace since Linux 4.15; a child namespace starts with the host's choice",
 			Doc:       "Default congestion control for new connections; must be in tcp_available_congestion_control or loadable",

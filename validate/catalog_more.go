@@ -28,48 +28,48 @@ const iface = "IFACE"
 func moreTunables() []Tunable {
 	return []Tunable{
 		{
-			Key: sysctl.MustKey("net.ipv4.tcp_slow_start_after_idle"), Type: TypeInt,
+			Key: sysctl.Known("net.ipv4.tcp_slow_start_after_idle", "net/ipv4/tcp_slow_start_after_idle"), Type: TypeInt,
 			Min: i64(0), Max: i64(u8Max), Values: []int64{0, 1}, // proc_dou8vec_minmax, no extra bounds
 			Unit: "flag", Scope: ScopeNetns, Default: "1",
 			Doc:    "Reset the congestion window to its initial size after an idle period (1); 0 keeps long-lived connections fast after a pause",
 			Source: ipv4Src,
 		},
 		{
-			Key: sysctl.MustKey("net.ipv4.tcp_notsent_lowat"), Type: TypeInt,
+			Key: sysctl.Known("net.ipv4.tcp_notsent_lowat", "net/ipv4/tcp_notsent_lowat"), Type: TypeInt,
 			Min: i64(0), Max: i64(uintMax), // proc_douintvec, unsigned int
 			Unit: "bytes", Scope: ScopeNetns, Default: "4294967295",
 			Doc:    "Limit of unsent bytes in a socket's write queue before poll() stops reporting it writable; lower (e.g. 131072) cuts sender-side latency and memory",
 			Source: ipv4Src,
 		},
 		{
-			Key: sysctl.MustKey("net.ipv4.tcp_fastopen"), Type: TypeInt,
+			Key: sysctl.Known("net.ipv4.tcp_fastopen", "net/ipv4/tcp_fastopen"), Type: TypeInt,
 			Min: i64(intMin), Max: i64(intMax), // proc_dointvec, a bit mask
 			Unit: "flags", Scope: ScopeNetns, Default: "1",
 			Doc:    "TCP Fast Open bit mask: 0x1 client, 0x2 server, 0x4 client without cookie, 0x200 server without cookie, 0x400 server on all listeners",
 			Source: ipv4Src,
 		},
 		{
-			Key: sysctl.MustKey("net.ipv4.tcp_timestamps"), Type: TypeInt,
+			Key: sysctl.Known("net.ipv4.tcp_timestamps", "net/ipv4/tcp_timestamps"), Type: TypeInt,
 			Min: i64(0), Max: i64(u8Max), Values: []int64{0, 1, 2}, // proc_dou8vec_minmax, no extra bounds
 			Unit: "mode", Scope: ScopeNetns, Default: "1",
 			Doc:    "RFC 1323/7323 timestamps: 1 with a random offset per connection, 2 without, 0 off (tcp_tw_reuse and PAWS need them)",
 			Source: ipv4Src,
 		},
 		{
-			Key: sysctl.MustKey("net.ipv4.tcp_sack"), Type: TypeInt,
+			Key: sysctl.Known("net.ipv4.tcp_sack", "net/ipv4/tcp_sack"), Type: TypeInt,
 			Min: i64(0), Max: i64(u8Max), Values: []int64{0, 1}, // proc_dou8vec_minmax, no extra bounds
 			Unit: "flag", Scope: ScopeNetns, Default: "1",
 			Doc:    "Selective acknowledgments (RFC 2018); keep 1 unless a middlebox breaks them",
 			Source: ipv4Src,
 		},
 		{
-			Key: sysctl.MustKey("net.core.default_qdisc"), Type: TypeString,
+			Key: sysctl.Known("net.core.default_qdisc", "net/core/default_qdisc"), Type: TypeString,
 			Unit: "qdisc", Scope: ScopeGlobal, Default: "pfifo_fast", // CONFIG_DEFAULT_NET_SCH, often fq_codel
 			Doc:    "Queueing discipline for new network devices (fq for BBR pacing, fq_codel); existing devices keep theirs until re-created",
 			Source: "net/core/sysctl_net_core.c",
 		},
 		{
-			Key: sysctl.MustKey("fs.nr_open"), Type: TypeInt,
+			Key: sysctl.Known("fs.nr_open", "fs/nr_open"), Type: TypeInt,
 			Min: i64(64), Max: i64(2147483584), // proc_dointvec_minmax, sysctl_nr_open_min = BITS_PER_LONG, sysctl_nr_open_max on 64-bit
 			Unit: "files", Scope: ScopeGlobal, Default: "1048576",
 			NetnsNote: "host-wide; visible and writable from a child network namespace, where a write changes the host",
@@ -86,7 +86,7 @@ func extraTunables() []Tunable {
 		// Connection tracking: registered by the nf_conntrack module, absent
 		// until it is loaded.
 		{
-			Key: sysctl.MustKey("net.netfilter.nf_conntrack_max"), Type: TypeInt,
+			Key: sysctl.Known("net.netfilter.nf_conntrack_max", "net/netfilter/nf_conntrack_max"), Type: TypeInt,
 			Min: i64(0), Max: i64(intMax), // proc_dointvec_minmax, extra1 = SYSCTL_ZERO, extra2 = SYSCTL_INT_MAX
 			Unit: "entries", Scope: ScopeGlobal, Module: "nf_conntrack",
 			DefaultNote: "computed when nf_conntrack loads, from RAM (nf_conntrack_htable_size times 1 or 2)",

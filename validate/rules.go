@@ -8,16 +8,16 @@ import (
 )
 
 var (
-	keyRmem         = sysctl.MustKey("net.ipv4.tcp_rmem")
-	keyWmem         = sysctl.MustKey("net.ipv4.tcp_wmem")
-	keyPortRange    = sysctl.MustKey("net.ipv4.ip_local_port_range")
-	keyReserved     = sysctl.MustKey("net.ipv4.ip_local_reserved_ports")
-	keyUnprivStart  = sysctl.MustKey("net.ipv4.ip_unprivileged_port_start")
-	keyAbort        = sysctl.MustKey("net.ipv4.tcp_abort_on_overflow")
-	keySynBacklog   = sysctl.MustKey("net.ipv4.tcp_max_syn_backlog")
-	keySyncookies   = sysctl.MustKey("net.ipv4.tcp_syncookies")
-	keyCongestion   = sysctl.MustKey("net.ipv4.tcp_congestion_control")
-	keyAvailableCCs = sysctl.MustKey("net.ipv4.tcp_available_congestion_control")
+	keyRmem         = sysctl.Known("net.ipv4.tcp_rmem", "net/ipv4/tcp_rmem")
+	keyWmem         = sysctl.Known("net.ipv4.tcp_wmem", "net/ipv4/tcp_wmem")
+	keyPortRange    = sysctl.Known("net.ipv4.ip_local_port_range", "net/ipv4/ip_local_port_range")
+	keyReserved     = sysctl.Known("net.ipv4.ip_local_reserved_ports", "net/ipv4/ip_local_reserved_ports")
+	keyUnprivStart  = sysctl.Known("net.ipv4.ip_unprivileged_port_start", "net/ipv4/ip_unprivileged_port_start")
+	keyAbort        = sysctl.Known("net.ipv4.tcp_abort_on_overflow", "net/ipv4/tcp_abort_on_overflow")
+	keySynBacklog   = sysctl.Known("net.ipv4.tcp_max_syn_backlog", "net/ipv4/tcp_max_syn_backlog")
+	keySyncookies   = sysctl.Known("net.ipv4.tcp_syncookies", "net/ipv4/tcp_syncookies")
+	keyCongestion   = sysctl.Known("net.ipv4.tcp_congestion_control", "net/ipv4/tcp_congestion_control")
+	keyAvailableCCs = sysctl.Known("net.ipv4.tcp_available_congestion_control", "net/ipv4/tcp_available_congestion_control")
 )
 
 // rules runs the checks that span several keys. A rule only looks at values
@@ -32,8 +32,8 @@ func (c *checker) rules() {
 }
 
 var (
-	keyTwReuse    = sysctl.MustKey("net.ipv4.tcp_tw_reuse")
-	keyTimestamps = sysctl.MustKey("net.ipv4.tcp_timestamps")
+	keyTwReuse    = sysctl.Known("net.ipv4.tcp_tw_reuse", "net/ipv4/tcp_tw_reuse")
+	keyTimestamps = sysctl.Known("net.ipv4.tcp_timestamps", "net/ipv4/tcp_timestamps")
 )
 
 // twReuseTimestamps: tcp_twsk_unique (net/ipv4/tcp_ipv4.c) reuses a

@@ -8,7 +8,7 @@ import (
 	"os"
 
 	_ "github.com/spf13/cobra"
-	_ "gopkg.in/yaml.v3"
+	_ "go.yaml.in/yaml/v3"
 )
 
 func main() { os.Stdout.WriteString("hello, world\n") }

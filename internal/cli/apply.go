@@ -34,7 +34,7 @@ func (f *txFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.StateDir, "state-dir", apply.DefaultStateDir, "directory of the lock and the transaction records")
 	fl.StringVar(&f.PersistDir, "persist-dir", apply.DefaultPersistDir, "directory of the persisted file "+apply.DefaultPersistName)
 	fl.DurationVar(&f.LockWait, "lock-wait", 10*time.Second, "how long to wait for another apply or rollback to finish")
-	fl.StringSliceVar(&f.SearchDirs, "sysctl-d", nil, "sysctl.d directories in systemd's order, for the precedence report (default: --persist-dir, /run/sysctl.d, /usr/local/lib/sysctl.d, /usr/lib/sysctl.d)")
+	stringListVar(fl, &f.SearchDirs, "sysctl-d", "", nil, true, "sysctl.d directories in systemd's order, for the precedence report (default: --persist-dir, /run/sysctl.d, /usr/local/lib/sysctl.d, /usr/lib/sysctl.d)")
 	fl.StringVar(&f.SysctlConf, "sysctl-conf", apply.DefaultSysctlConf, "the file procps 'sysctl --system' applies last")
 }
 

@@ -102,7 +102,8 @@ var keyType = reflect.TypeFor[sysctl.Key]()
 func value(b *bytes.Buffer, v reflect.Value, where string, elide bool) error {
 	t := v.Type()
 	if t == keyType {
-		fmt.Fprintf(b, "sysctl.MustKey(%q)", v.Interface().(sysctl.Key).String())
+		k := v.Interface().(sysctl.Key)
+		fmt.Fprintf(b, "sysctl.Known(%q, %q)", k.String(), k.Path())
 		return nil
 	}
 	switch t.Kind() {
