@@ -4,11 +4,13 @@ import (
 	"net"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/tcptune/tcptune/internal/nstest"
 )
 
 // diagDump reads a dump that spans several receive batches (600 listeners
-// with their memory info are about 60 KiB of answers, 32 KiB per batch), and
+// with their memory info are about 60 KiB of answers, at most 8 KiB per batch), and
 // every listener comes back once: the loop over batches and messages, on the
 // real kernel.
 func TestDiagDumpKernelManyListeners(t *testing.T) {
@@ -45,5 +47,13 @@ func TestDiagDumpKernelManyListeners(t *testing.T) {
 	}
 	if len(ls) != n {
 		t.Errorf("%d listeners, want %d", len(ls), n)
+	}
+	// The one compatibility request answers what one request per family does.
+	byFamily, err := readListenersByFamily()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(byFamily, ls); d != "" {
+		t.Errorf("one request for both families differs from one per family (-per family +both):\n%s", d)
 	}
 }

@@ -54,8 +54,31 @@ const (
 
 // readListeners dumps the LISTEN sockets of the calling thread's network
 // namespace. The request's state mask asks the kernel for LISTEN only, so the
-// cost does not grow with the number of established connections.
+// cost does not grow with the number of established connections. One
+// compatibility request (TCPDIAG_GETSOCK, as LiveConnecting) answers for
+// IPv4 and IPv6 in one walk of the listening hash, whose cost is its size
+// (up to 64k buckets), not the listeners in it: every diff and apply makes
+// this dump. A kernel that refuses that request gets one per family.
 func readListeners() ([]Listener, error) {
+	out, err := listenerDump(unix.AF_UNSPEC)
+	switch {
+	case err == nil:
+		sortListeners(out)
+		return out, nil
+	case errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.EINVAL):
+		return readListenersByFamily()
+	case errors.Is(err, unix.ENOENT):
+		return nil, fmt.Errorf("inet_diag dump of listeners: this kernel has no TCP socket diagnostics (CONFIG_INET_DIAG, the tcp_diag module): %w", err)
+	case errors.Is(err, unix.EAFNOSUPPORT):
+		return nil, fmt.Errorf("inet_diag dump of listeners: netlink sockets are not allowed here (RestrictAddressFamilies= lacks AF_NETLINK?): %w", err)
+	default:
+		return nil, fmt.Errorf("inet_diag dump of listeners: %w", err)
+	}
+}
+
+// readListenersByFamily is readListeners with one SOCK_DIAG_BY_FAMILY
+// request per family.
+func readListenersByFamily() ([]Listener, error) {
 	var out []Listener
 	for _, fam := range []uint8{unix.AF_INET, unix.AF_INET6} {
 		ls, err := listenerDump(fam)
@@ -78,23 +101,33 @@ func readListeners() ([]Listener, error) {
 		}
 		out = append(out, ls...)
 	}
+	sortListeners(out)
+	return out, nil
+}
+
+func sortListeners(out []Listener) {
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Port != out[j].Port {
 			return out[i].Port < out[j].Port
 		}
 		return out[i].Endpoint() < out[j].Endpoint()
 	})
-	return out, nil
 }
 
 // listenerDump is dumpListeners; a test stands in a kernel's answers.
 var listenerDump = dumpListeners
 
+// dumpListeners dumps the listeners of family, AF_UNSPEC for both through
+// the compatibility request.
 func dumpListeners(family uint8) ([]Listener, error) {
+	typ, req := uint16(sockDiagByFamily), inetDiagListenRequest(family)
+	if family == unix.AF_UNSPEC {
+		typ, req = tcpdiagGetsock, inetDiagListenRequestV1()
+	}
 	for attempt := 0; ; attempt++ {
 		var ls []Listener
 		var perr error
-		err := diagDump(sockDiagByFamily, inetDiagListenRequest(family), func(msg []byte) error {
+		err := diagDump(typ, req, func(msg []byte) error {
 			l, err := parseInetDiagMsg(msg)
 			if err != nil {
 				perr = err
@@ -129,6 +162,16 @@ func inetDiagListenRequest(family uint8) []byte {
 	b[1] = unix.IPPROTO_TCP
 	b[2] = 1 << (inetDiagSkmeminfo - 1) // idiag_ext; the queue lengths are in the base message
 	binary.NativeEndian.PutUint32(b[4:8], 1<<tcpListen)
+	return b
+}
+
+// inetDiagListenRequestV1 is inetDiagListenRequest as the struct
+// inet_diag_req of TCPDIAG_GETSOCK: ext at byte 3, states after the 48-byte
+// socket id.
+func inetDiagListenRequestV1() []byte {
+	b := make([]byte, sizeofInetDiagReqV1)
+	b[3] = 1 << (inetDiagSkmeminfo - 1)
+	binary.NativeEndian.PutUint32(b[52:56], 1<<tcpListen)
 	return b
 }
 

@@ -13,17 +13,28 @@ import (
 func TestReadListenersENOENT(t *testing.T) {
 	v4 := []Listener{{Family: "ipv4", Address: "0.0.0.0", Port: 80}}
 	for _, tc := range []struct {
-		name     string
-		v4, v6   error
-		wantErr  bool
-		wantPort uint16
+		name            string
+		unspec, v4, v6  error
+		wantErr         bool
+		wantPort        uint16
+		wantPerFamilies bool
 	}{
-		{name: "no IPv6", v6: unix.ENOENT, wantPort: 80},
-		{name: "no inet_diag", v4: unix.ENOENT, v6: unix.ENOENT, wantErr: true},
-		{name: "no IPv4 handler", v4: unix.ENOENT, wantErr: true},
+		{name: "one request for both families", wantPort: 80},
+		{name: "no inet_diag (compat request)", unspec: unix.ENOENT, wantErr: true},
+		{name: "compat refused, no IPv6", unspec: unix.EOPNOTSUPP, v6: unix.ENOENT, wantPort: 80, wantPerFamilies: true},
+		{name: "compat refused, no inet_diag", unspec: unix.EINVAL, v4: unix.ENOENT, v6: unix.ENOENT, wantErr: true, wantPerFamilies: true},
+		{name: "compat refused, no IPv4 handler", unspec: unix.EOPNOTSUPP, v4: unix.ENOENT, wantErr: true, wantPerFamilies: true},
 	} {
+		var asked []uint8
 		listenerDump = func(fam uint8) ([]Listener, error) {
-			if fam == unix.AF_INET {
+			asked = append(asked, fam)
+			switch fam {
+			case unix.AF_UNSPEC:
+				if tc.unspec != nil {
+					return nil, tc.unspec
+				}
+				return v4, nil
+			case unix.AF_INET:
 				if tc.v4 != nil {
 					return nil, tc.v4
 				}
@@ -32,6 +43,9 @@ func TestReadListenersENOENT(t *testing.T) {
 			return nil, tc.v6
 		}
 		ls, err := readListeners()
+		if perFamily := len(asked) > 1; perFamily != tc.wantPerFamilies || asked[0] != unix.AF_UNSPEC {
+			t.Errorf("%s: asked for families %v; want AF_UNSPEC first, per family only after it was refused: %v", tc.name, asked, tc.wantPerFamilies)
+		}
 		if tc.wantErr {
 			if err == nil || !errors.Is(err, unix.ENOENT) {
 				t.Errorf("%s: %v, %v; want an error wrapping ENOENT", tc.name, ls, err)
