@@ -4,10 +4,8 @@ import (
 	"bufio"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 )
 
 // NetnsOwner says who a network namespace belongs to, from the cgroup of a
@@ -59,20 +57,70 @@ func (o NetnsOwner) String() string {
 	return s
 }
 
-// The regexps are compiled on first use (doctor --all-netns), not at the
-// start-up of every tcptune command.
-var (
-	// kubepods-burstable-pod1b4e_..._.slice (systemd driver) or
-	// /kubepods/burstable/pod1b4e-.../ (cgroupfs driver).
-	rePod = sync.OnceValue(func() *regexp.Regexp {
-		return regexp.MustCompile(`pod([0-9a-fA-F]{8}[-_][0-9a-fA-F]{4}[-_][0-9a-fA-F]{4}[-_][0-9a-fA-F]{4}[-_][0-9a-fA-F]{12})`)
-	})
-	// docker-<id>.scope, cri-containerd-<id>.scope, crio-<id>.scope,
-	// libpod-<id>.scope (systemd driver), or a bare 64-hex directory.
-	reScope = sync.OnceValue(func() *regexp.Regexp {
-		return regexp.MustCompile(`^(?:(docker|cri-containerd|crio|libpod)-)?([0-9a-f]{64})(?:\.scope)?$`)
-	})
-)
+// podUID finds the pod UID in one cgroup path component:
+// kubepods-burstable-pod1b4e_..._.slice (systemd driver) or pod1b4e-...
+// (cgroupfs driver), the leftmost "pod" followed by 8-4-4-4-12 hex digits
+// separated by - or _. Matched by hand, as scopeID: a regexp in tcptune's
+// binary makes every command initialise unicode's tables at start-up.
+func podUID(p string) (string, bool) {
+	for i := 0; ; {
+		j := strings.Index(p[i:], "pod")
+		if j < 0 {
+			return "", false
+		}
+		i += j + 3
+		if u := p[i:]; len(u) >= 36 && isUUIDish(u[:36]) {
+			return u[:36], true
+		}
+	}
+}
+
+// isUUIDish reports whether u is 8-4-4-4-12 hex digits (either case) with
+// - or _ between the groups.
+func isUUIDish(u string) bool {
+	for i := 0; i < len(u); i++ {
+		switch i {
+		case 8, 13, 18, 23:
+			if u[i] != '-' && u[i] != '_' {
+				return false
+			}
+		default:
+			if c := u[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// scopeID matches a container scope: docker-<id>.scope,
+// cri-containerd-<id>.scope, crio-<id>.scope, libpod-<id>.scope (systemd
+// driver), or a bare <id> directory, <id> being 64 lower-case hex digits.
+// runtime is the prefix without its dash, "" for a bare id.
+func scopeID(p string) (runtime, id string, ok bool) {
+	s := strings.TrimSuffix(p, ".scope")
+	for _, rt := range []string{"docker", "cri-containerd", "crio", "libpod"} {
+		if rest, found := strings.CutPrefix(s, rt+"-"); found && isHex64(rest) {
+			return rt, rest, true
+		}
+	}
+	if isHex64(s) {
+		return "", s, true
+	}
+	return "", "", false
+}
+
+func isHex64(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
 
 // OwnerFromCgroup names the owner of a process from its cgroup path: kind
 // "pod" (name the pod UID, container the container in it), "container"
@@ -88,19 +136,18 @@ func ownerFromCgroup(path string) (kind, name, container string) {
 	inKube := strings.Contains(path, "kubepods")
 	for _, p := range parts {
 		if inKube {
-			if m := rePod().FindStringSubmatch(p); m != nil {
-				name = strings.ReplaceAll(m[1], "_", "-")
+			if uid, ok := podUID(p); ok {
+				name = strings.ReplaceAll(uid, "_", "-")
 			}
 		}
 	}
 	// The innermost container scope: podman puts its processes one level
 	// below it (libpod-<id>.scope/container).
 	for i := len(parts) - 1; i >= 0 && container == ""; i-- {
-		m := reScope().FindStringSubmatch(parts[i])
-		if m == nil {
+		runtime, id, ok := scopeID(parts[i])
+		if !ok {
 			continue
 		}
-		runtime := m[1]
 		switch runtime {
 		case "":
 			runtime = "container"
@@ -112,7 +159,7 @@ func ownerFromCgroup(path string) (kind, name, container string) {
 		case "libpod":
 			runtime = "podman"
 		}
-		container = runtime + ":" + m[2][:12]
+		container = runtime + ":" + id[:12]
 	}
 	switch {
 	case name != "":

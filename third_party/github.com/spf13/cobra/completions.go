@@ -17,7 +17,6 @@ package cobra
 import (
 	"fmt"
 	"os"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -994,23 +993,21 @@ const (
 	configEnvVarSuffixDescriptions = "COMPLETION_DESCRIPTIONS"
 )
 
-// configEnvVarPrefixSubstRegexp is compiled on first use, not at package
-// initialisation: every program that links cobra starts faster.
-var (
-	configEnvVarPrefixSubstOnce   sync.Once
-	configEnvVarPrefixSubstRegexp *regexp.Regexp
-)
-
 // configEnvVar returns the name of the program-specific configuration environment
 // variable.  It has the format <PROGRAM>_<SUFFIX> where <PROGRAM> is the name of the
 // root command in upper case, with all non-ASCII-alphanumeric characters replaced by `_`.
 func configEnvVar(name, suffix string) string {
 	// This format should not be changed: users will be using it explicitly.
 	v := strings.ToUpper(fmt.Sprintf("%s_%s", name, suffix))
-	configEnvVarPrefixSubstOnce.Do(func() {
-		configEnvVarPrefixSubstRegexp = regexp.MustCompile(`[^A-Z0-9_]`)
-	})
-	v = configEnvVarPrefixSubstRegexp.ReplaceAllString(v, "_")
+	// Every character outside [A-Z0-9_] becomes '_', as the regexp
+	// [^A-Z0-9_] did; by hand, so that no regexp is compiled when the
+	// package is initialised (every program linking cobra paid for it).
+	v = strings.Map(func(r rune) rune {
+		if r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' {
+			return r
+		}
+		return '_'
+	}, v)
 	return v
 }
 

@@ -20,11 +20,9 @@ import (
 	"fmt"
 	"io"
 	"reflect"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -300,22 +298,52 @@ func isBase60Float(s string) (result bool) {
 		return false
 	}
 	// Do the full match.
-	return base60float().MatchString(s)
+	return base60floatMatch(s)
 }
 
 // From http://yaml.org/type/float.html, except the regular expression there
 // is bogus. In practice parsers do not enforce the "\.[0-9_]*" suffix.
-// Compiled on first use, not at package initialisation (see yamlStyleFloat).
-var (
-	base60floatOnce sync.Once
-	base60floatRe   *regexp.Regexp
-)
-
-func base60float() *regexp.Regexp {
-	base60floatOnce.Do(func() {
-		base60floatRe = regexp.MustCompile(`^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$`)
-	})
-	return base60floatRe
+// base60floatMatch reports whether s matches
+// ^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$, by hand (see
+// isYAMLStyleFloat).
+func base60floatMatch(s string) bool {
+	i := 0
+	isDigit := func(j int) bool { return j < len(s) && s[j] >= '0' && s[j] <= '9' }
+	if i < len(s) && (s[i] == '+' || s[i] == '-') {
+		i++
+	}
+	if !isDigit(i) {
+		return false
+	}
+	i++
+	for i < len(s) && (isDigit(i) || s[i] == '_') {
+		i++
+	}
+	groups := 0
+	for i < len(s) && s[i] == ':' {
+		i++
+		// [0-5]?[0-9]: two digits when the first allows it (a group is
+		// followed by ':', '.' or the end, never by a digit).
+		switch {
+		case isDigit(i) && s[i] <= '5' && isDigit(i+1):
+			i += 2
+		case isDigit(i):
+			i++
+		default:
+			return false
+		}
+		groups++
+	}
+	if groups == 0 {
+		return false
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		for i < len(s) && (isDigit(i) || s[i] == '_') {
+			i++
+		}
+	}
+	return i == len(s)
 }
 
 // isOldBool returns whether s is bool notation as defined in YAML 1.1.

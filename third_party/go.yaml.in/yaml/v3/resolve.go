@@ -18,7 +18,6 @@ package yaml
 import (
 	"encoding/base64"
 	"math"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -34,8 +33,8 @@ var resolveTable = make([]byte, 256)
 var resolveMap = make(map[string]resolveMapItem)
 
 // The tables below are filled on first use (resolveOnce), not at package
-// initialisation, like the regexps: start-up of a program that links the
-// package but decodes nothing stays free of them.
+// initialisation: start-up of a program that links the package but decodes
+// nothing stays free of them.
 var resolveOnce sync.Once
 
 func initResolve() {
@@ -135,19 +134,47 @@ func resolvableTag(tag string) bool {
 	return false
 }
 
-// yamlStyleFloat is compiled on first use, not at package initialisation:
-// a program that links the package but decodes no float-like plain scalar
-// pays nothing for it at start-up.
-var (
-	yamlStyleFloatOnce sync.Once
-	yamlStyleFloatRe   *regexp.Regexp
-)
-
-func yamlStyleFloat() *regexp.Regexp {
-	yamlStyleFloatOnce.Do(func() {
-		yamlStyleFloatRe = regexp.MustCompile(`^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`)
-	})
-	return yamlStyleFloatRe
+// isYAMLStyleFloat reports whether s matches
+// ^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$, by hand: with no
+// regexp compiled at package initialisation, a program that links this
+// package starts faster (and one that links no other regexp does not
+// initialise unicode's tables either).
+func isYAMLStyleFloat(s string) bool {
+	i := 0
+	digits := func() int {
+		j := i
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		return i - j
+	}
+	if i < len(s) && (s[i] == '+' || s[i] == '-') {
+		i++
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		if digits() == 0 {
+			return false
+		}
+	} else {
+		if digits() == 0 {
+			return false
+		}
+		if i < len(s) && s[i] == '.' {
+			i++
+			digits()
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			return false
+		}
+	}
+	return i == len(s)
 }
 
 func resolve(tag string, in string) (rtag string, out interface{}) {
@@ -229,7 +256,7 @@ func resolve(tag string, in string) (rtag string, out interface{}) {
 			if err == nil {
 				return intTag, uintv
 			}
-			if yamlStyleFloat().MatchString(plain) {
+			if isYAMLStyleFloat(plain) {
 				floatv, err := strconv.ParseFloat(plain, 64)
 				if err == nil {
 					return floatTag, floatv
