@@ -1,7 +1,7 @@
 # tcptune — build, test and release tasks.
 #   make build     build ./bin/tcptune and its companion ./bin/tcptune-ext (lab, doctor --trace)
 #   make test      install test packages (root) + lint + all tests; kernel tests run in private network namespaces when root
-#   make lint      go vet + gofmt check + go mod tidy check
+#   make lint      go vet + gofmt check + go mod tidy check + third_party/ is upstream + patches (scripts/third-party.sh --check)
 #   make fuzz      run each fuzz target briefly (FUZZTIME, default 10s)
 #   make lab       every lab scenario in private network namespaces -> docs/lab-results.{md,json} (root)
 #   make bench     Go benchmarks + whole-process comparison with procps -> docs/bench-results.md (root, hyperfine)
@@ -39,7 +39,10 @@ lint:
 	$(GO) vet -tags $(EXT_TAGS) ./...
 	@if $(GO) list -deps ./cmd/tcptune | grep -qx 'github.com/cilium/ebpf\|github.com/tcptune/tcptune/lab'; then \
 	  echo "bin/tcptune links cilium/ebpf or the labs: they belong in tcptune-ext (-tags $(EXT_TAGS))"; exit 1; fi
+	@if $(GO) list -deps ./cmd/tcptune | grep -qx 'regexp'; then \
+	  echo "bin/tcptune links regexp: any regexp keeps unicode's tables, initialised on every run (make bench); match by hand"; exit 1; fi
 	@$(GO) mod tidy -diff || { echo "go.mod/go.sum not tidy: run 'go mod tidy'"; exit 1; }
+	GO=$(GO) scripts/third-party.sh --check
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 

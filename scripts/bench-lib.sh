@@ -1,15 +1,18 @@
 # Helpers shared by scripts/bench.sh and scripts/bench-trace.sh (sourced; they set tmp and die before calling).
 have() { command -v "$1" >/dev/null; }
 
-# instr CMD...: instructions (callgrind Ir) of one run of CMD, the median of INSTR_RUNS (3); "-" without
-# valgrind. GODEBUG=asyncpreemptoff=1: callgrind aborts on the Go runtime's preemption signals; set for every
-# program measured, C ones ignore it.
+# instr CMD...: instructions (callgrind Ir) of one run of CMD, the median of INSTR_RUNS (5); "-" without
+# valgrind. GODEBUG=asyncpreemptoff=1: callgrind aborts on the Go runtime's preemption signals. GOMAXPROCS=1:
+# valgrind runs one thread at a time, so with more Ps the runtime's idle threads spin looking for work for as
+# long as valgrind's scheduler lets them; those instructions depend on valgrind's time slices, not on the
+# program (tcptune diff: 0.94-1.09 M over 9 runs at 2 Ps, 0.88-0.98 M at 1). Both are set for every program
+# measured; C programs ignore them. Wall times (hyperfine) run with neither.
 instr() {
   have valgrind || { echo "-"; return; }
   local vals=() i out v
-  for i in $(seq "${INSTR_RUNS:-3}"); do
+  for i in $(seq "${INSTR_RUNS:-5}"); do
     out=$(mktemp "$tmp/cg.XXXXXX")
-    GODEBUG=asyncpreemptoff=1 valgrind --tool=callgrind --callgrind-out-file="$out.cg" "$@" >/dev/null 2>"$out.err" || true
+    GOMAXPROCS=1 GODEBUG=asyncpreemptoff=1 valgrind --tool=callgrind --callgrind-out-file="$out.cg" "$@" >/dev/null 2>"$out.err" || true
     v=$(awk '/Collected :/ {print $4}' "$out.err")
     rm -f "$out" "$out.cg" "$out.err"
     [ -n "$v" ] || die "callgrind failed on: $*"
