@@ -88,22 +88,39 @@ func readFile(path string, origin Origin, strict bool) (*Profile, error) {
 // ever blocking: a FIFO, socket or device is refused before a byte is read
 // (O_NONBLOCK, then fstat on the open descriptor). what names the file in
 // errors ("profile", "sysctl.conf").
+//
+// It reads from the descriptor (safefile.ReadFile: open, fstat, read, close),
+// without the file information readRegular returns: every diff and apply
+// reads tuned's active_profile this way.
 func ReadRegular(path, what string) ([]byte, error) {
-	b, _, err := readRegular(path, what)
-	return b, err
+	b, err := safefile.ReadFile(path, MaxFileSize, safefile.FollowLinks) // O_NONBLOCK, then fstat: never blocks on a FIFO
+	switch {
+	case errors.Is(err, safefile.ErrNotRegular):
+		return nil, notRegular(path, what)
+	case errors.Is(err, safefile.ErrTooLarge):
+		return nil, fmt.Errorf("%s %s is larger than the %d bytes tcptune reads", what, path, MaxFileSize)
+	case err != nil:
+		return nil, fmt.Errorf("cannot read %s %s: %w", what, path, unwrapPathErr(err))
+	}
+	return b, nil
+}
+
+// notRegular is the error for a path that is not a regular file.
+func notRegular(path, what string) error {
+	st, serr := os.Stat(path) // for the message only: stat opens nothing
+	switch {
+	case serr == nil && st.IsDir():
+		return fmt.Errorf("%s %s is a directory, not a file", what, path)
+	case serr == nil:
+		return fmt.Errorf("%s %s is not a regular file (%s); refusing to read it", what, path, fileKind(st.Mode()))
+	}
+	return fmt.Errorf("%s %s is not a regular file; refusing to read it", what, path)
 }
 
 func readRegular(path, what string) ([]byte, fs.FileInfo, error) {
 	f, err := safefile.Open(path, safefile.FollowLinks) // O_NONBLOCK, then fstat: never blocks on a FIFO
 	if errors.Is(err, safefile.ErrNotRegular) {
-		st, serr := os.Stat(path) // for the message only: stat opens nothing
-		switch {
-		case serr == nil && st.IsDir():
-			return nil, nil, fmt.Errorf("%s %s is a directory, not a file", what, path)
-		case serr == nil:
-			return nil, nil, fmt.Errorf("%s %s is not a regular file (%s); refusing to read it", what, path, fileKind(st.Mode()))
-		}
-		return nil, nil, fmt.Errorf("%s %s is not a regular file; refusing to read it", what, path)
+		return nil, nil, notRegular(path, what)
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("cannot read %s %s: %w", what, path, unwrapPathErr(err))

@@ -66,9 +66,15 @@ func (f *FS) readFast(k Key) (Value, error, bool) {
 		return "", nil, false
 	}
 	defer unix.Close(fd)
-	var st unix.Stat_t
-	if unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return "", nil, false // a directory, FIFO or device: let Read's own path say what it is
+	if f.root != DefaultRoot {
+		// Another tree may hold a FIFO (which a non-blocking read would
+		// read as empty) or a device: only a regular file is read here.
+		// The kernel's /proc/sys holds files and directories only, and a
+		// directory fails the read below: no fstat for each key of a diff.
+		var st unix.Stat_t
+		if unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
+			return "", nil, false // a directory, FIFO or device: let Read's own path say what it is
+		}
 	}
 	var buf [512]byte
 	n, err := unix.Read(fd, buf[:])

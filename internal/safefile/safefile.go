@@ -9,9 +9,9 @@ package safefile
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
+	"slices"
 
 	"golang.org/x/sys/unix"
 )
@@ -37,6 +37,24 @@ const (
 // a regular file, in blocking mode (O_NONBLOCK has no effect on regular
 // files, but would register the *os.File with Go's network poller).
 func Open(path string, follow Follow) (*os.File, error) {
+	fd, isReg, err := openNonblock(path, follow)
+	if err != nil {
+		return nil, err
+	}
+	if isReg {
+		// F_SETFL sets only the status flags: 0 clears O_NONBLOCK (and
+		// nothing else that Open set).
+		if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFL, 0); err != nil {
+			unix.Close(fd)
+			return nil, &fs.PathError{Op: "fcntl", Path: path, Err: err}
+		}
+	}
+	return regular(os.NewFile(uintptr(fd), path), nil)
+}
+
+// openNonblock opens path read-only and non-blocking and says whether it is
+// a regular file (fstat).
+func openNonblock(path string, follow Follow) (fd int, isReg bool, err error) {
 	flags := os.O_RDONLY | unix.O_NONBLOCK | unix.O_CLOEXEC
 	if follow == NoFollow {
 		flags |= unix.O_NOFOLLOW
@@ -46,31 +64,24 @@ func Open(path string, follow Follow) (*os.File, error) {
 	// epoll instance, an eventfd) every diff and apply paid for reading
 	// tuned's one-line active_profile. The file is checked first and handed
 	// to os.NewFile in blocking mode.
-	fd, err := unix.Open(path, flags, 0)
+	fd, err = unix.Open(path, flags, 0)
 	for err == unix.EINTR {
 		fd, err = unix.Open(path, flags, 0)
 	}
 	if err != nil {
 		err = &fs.PathError{Op: "open", Path: path, Err: err}
 		if follow == FollowLinks {
-			return nil, err // ELOOP here is a loop of links, not a refusal
+			return -1, false, err // ELOOP here is a loop of links, not a refusal
 		}
-		return regular(nil, err)
+		_, err = regular(nil, err)
+		return -1, false, err
 	}
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		unix.Close(fd)
-		return nil, &fs.PathError{Op: "stat", Path: path, Err: err}
+		return -1, false, &fs.PathError{Op: "stat", Path: path, Err: err}
 	}
-	if st.Mode&unix.S_IFMT == unix.S_IFREG {
-		// F_SETFL sets only the status flags: 0 clears O_NONBLOCK (and
-		// nothing else that Open set).
-		if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFL, 0); err != nil {
-			unix.Close(fd)
-			return nil, &fs.PathError{Op: "fcntl", Path: path, Err: err}
-		}
-	}
-	return regular(os.NewFile(uintptr(fd), path), nil)
+	return fd, st.Mode&unix.S_IFMT == unix.S_IFREG, nil
 }
 
 // regular returns f when it is a regular file; otherwise it closes f. A
@@ -96,20 +107,39 @@ func regular(f *os.File, err error) (*os.File, error) {
 }
 
 // ReadFile reads a regular file of at most limit bytes.
+//
+// A regular file is read straight from its descriptor (open, fstat, read,
+// close): no *os.File, whose set-up and second fstat cost as many system
+// calls again for the one-line files diff and apply read. O_NONBLOCK has no
+// effect on a regular file's reads.
 func ReadFile(path string, limit int64, follow Follow) ([]byte, error) {
-	f, err := Open(path, follow)
+	fd, isReg, err := openNonblock(path, follow)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
+	if !isReg {
+		_, err := regular(os.NewFile(uintptr(fd), path), nil) // closes it; says what it is
+		return nil, err
 	}
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("%s: larger than %d bytes: %w", path, limit, ErrTooLarge)
+	defer unix.Close(fd)
+	b := make([]byte, 0, min(limit+1, 512))
+	for int64(len(b)) <= limit {
+		if len(b) == cap(b) {
+			b = slices.Grow(b, int(min(limit+1, int64(2*cap(b))))-len(b))
+		}
+		n, err := unix.Read(fd, b[len(b):min(cap(b), int(limit+1))])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", path, &fs.PathError{Op: "read", Path: path, Err: err})
+		}
+		if n == 0 {
+			return b, nil
+		}
+		b = b[:len(b)+n]
 	}
-	return b, nil
+	return nil, fmt.Errorf("%s: larger than %d bytes: %w", path, limit, ErrTooLarge)
 }
 
 // OpenAppend opens (creating with perm) a regular file for appending,

@@ -66,3 +66,39 @@ func TestLimitsAndLinks(t *testing.T) {
 		t.Errorf("victim changed: %q", b)
 	}
 }
+
+// ReadFile returns the whole content at every size around its buffer's
+// growth steps and at the limit, and reads files whose size stat does not
+// know (procfs says 0).
+func TestReadFileContents(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []int{0, 1, 511, 512, 513, 1023, 1024, 1025, 5000} {
+		p := filepath.Join(dir, "f")
+		want := make([]byte, n)
+		for i := range want {
+			want[i] = byte('a' + i%26)
+		}
+		if err := os.WriteFile(p, want, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, limit := range []int64{int64(n), int64(n) + 1, 1 << 20} {
+			got, err := ReadFile(p, limit, NoFollow)
+			if err != nil || string(got) != string(want) {
+				t.Errorf("%d bytes, limit %d: %d bytes, %v", n, limit, len(got), err)
+			}
+		}
+		if n > 0 {
+			if _, err := ReadFile(p, int64(n)-1, NoFollow); !errors.Is(err, ErrTooLarge) {
+				t.Errorf("%d bytes, limit %d: %v, want ErrTooLarge", n, n-1, err)
+			}
+		}
+	}
+	want, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Skip(err)
+	}
+	got, err := ReadFile("/proc/self/mountinfo", 1<<20, FollowLinks)
+	if err != nil || len(got) == 0 || string(got[:len(got)/2]) != string(want[:len(got)/2]) {
+		t.Errorf("/proc/self/mountinfo: %d bytes, %v", len(got), err)
+	}
+}
