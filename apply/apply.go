@@ -53,14 +53,15 @@ func (o Options) transact(ctx context.Context, r *profiles.Resolved, saved *Plan
 		res.Warnings = append(res.Warnings, "not persisted: "+o.NoPersistReason)
 	}
 	st := store{dir: o.StateDir}
-	var l *listing // read once, under the lock
+	var l *listing    // read once, under the lock
+	var prev *summary // the summary of l when it is current
 	if !o.DryRun {
 		lk, err := acquire(ctx, st, o.LockWait, false)
 		if err != nil {
 			return fail(err)
 		}
 		defer lk.release()
-		if l, err = o.prepare(st, res); err != nil {
+		if l, prev, err = o.prepare(st, res); err != nil {
 			return fail(err)
 		}
 		if o.Writers != nil {
@@ -96,11 +97,13 @@ func (o Options) transact(ctx context.Context, r *profiles.Resolved, saved *Plan
 		o.restartList(ctx, toSet, res)
 		return res, nil
 	}
-	// status's summary of l (patched if a crash or a rollback left it
-	// behind): read only when a record will be written, so an apply with
-	// nothing to do (boot, reconcile) skips it. nil: a failure, and the
-	// summary is decoded after the apply.
-	prev, _ := st.loadSummary(l)
+	// status's summary of l when l was read from the directory (patched if
+	// a crash or a rollback left it behind): read only when a record will
+	// be written, so an apply with nothing to do (boot, reconcile) skips
+	// it. nil: a failure, and the summary is decoded after the apply.
+	if prev == nil {
+		prev, _ = st.loadSummary(l)
+	}
 
 	rec, err := o.begin(st, l, plan, toSet, pp, res)
 	if err != nil {
@@ -130,8 +133,21 @@ func (o Options) transact(ctx context.Context, r *profiles.Resolved, saved *Plan
 // directory, removes what killed runs left (temp files of records and of
 // the persisted file), and refuses to start over a crashed transaction -
 // unless it is this caller's own (RecoverOwnCrash: a reconcile killed
-// mid-correction), which is rolled back first.
-func (o Options) prepare(st store, res *Result) (*listing, error) {
+// mid-correction), which is rolled back first. When the summary is current
+// (store.current) it is the listing, with no transaction unfinished and
+// nothing left by a killed run in tx/, and the directory is not read; sm
+// is then that summary.
+func (o Options) prepare(st store, res *Result) (l *listing, sm *summary, err error) {
+	if l, sm, ok := st.current(); ok {
+		sweepPersistTemps(o.PersistDir, o.PersistName)
+		return l, sm, nil
+	}
+	l, err = o.prepareScan(st, res)
+	return l, nil, err
+}
+
+// prepareScan is prepare from the directory listing.
+func (o Options) prepareScan(st store, res *Result) (*listing, error) {
 	l, err := st.scan()
 	if err != nil {
 		return nil, err

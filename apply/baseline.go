@@ -92,7 +92,7 @@ func (s store) extendBaseline(l *listing, toSet []Change, snap *FileSnapshot, wh
 			return fmt.Errorf("%w; and it cannot be moved aside: %w", err, rerr)
 		}
 		bl = s.rebuildBaseline(l)
-		warn(fmt.Sprintf("%v; moved to %s and rebuilt from the %d records kept", err, aside, len(l.entries)))
+		warn(fmt.Sprintf("%v; moved to %s and rebuilt from the %d records kept", err, aside, l.count()))
 		err, rebuilt = nil, true
 	}
 	if err != nil {
@@ -148,7 +148,7 @@ func (s store) writeBaseline(bl *Baseline) error {
 func (s store) rebuildBaseline(l *listing) *Baseline {
 	bl := &Baseline{Format: recordFormat}
 	have := map[string]bool{}
-	recs, _, _ := s.loadAll(l.entries)
+	recs, _, _ := s.loadAll(l.all())
 	for _, r := range recs {
 		for _, o := range r.Originals {
 			if !have[o.Key.String()] {
