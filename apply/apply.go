@@ -101,11 +101,14 @@ func (o Options) transact(ctx context.Context, r *profiles.Resolved, saved *Plan
 	// a crash or a rollback left it behind): read only when a record will
 	// be written, so an apply with nothing to do (boot, reconcile) skips
 	// it. nil: a failure, and the summary is decoded after the apply.
-	if prev == nil {
+	var known *baseFacts // from a current summary only
+	if prev != nil {
+		known = prev.baseline()
+	} else {
 		prev, _ = st.loadSummary(l)
 	}
 
-	rec, err := o.begin(st, l, plan, toSet, pp, res)
+	rec, facts, err := o.begin(st, l, plan, toSet, pp, res, known)
 	if err != nil {
 		return fail(err)
 	}
@@ -113,7 +116,7 @@ func (o Options) transact(ctx context.Context, r *profiles.Resolved, saved *Plan
 	if err := o.run(ctx, rec, toSet, pp); err != nil {
 		err = o.abort(st, rec, toSet, pp, err)
 		l.add(rec)
-		st.updateSummary(prev, rec, l)
+		st.updateSummary(prev, rec, l, facts)
 		return fail(err)
 	}
 	if err := o.noteWrites(st, rec, toSet); err != nil {
@@ -123,7 +126,7 @@ func (o Options) transact(ctx context.Context, r *profiles.Resolved, saved *Plan
 	if err := st.prune(l, MaxRecords); err != nil {
 		res.Warnings = append(res.Warnings, "could not prune old transaction records: "+err.Error())
 	}
-	st.updateSummary(prev, rec, l)
+	st.updateSummary(prev, rec, l, facts)
 	o.restartList(ctx, toSet, res)
 	o.auditApply(res)
 	return res, nil
@@ -260,14 +263,15 @@ func settingsOf(p *Plan) []Setting {
 }
 
 // begin records the transaction durably: nothing is written before this
-// returns.
-func (o Options) begin(st store, l *listing, plan *Plan, toSet []Change, pp *persistPlan, res *Result) (*Record, error) {
+// returns. known and the facts returned are the baseline's as the summary
+// keeps them (extendBaseline).
+func (o Options) begin(st store, l *listing, plan *Plan, toSet []Change, pp *persistPlan, res *Result, known *baseFacts) (*Record, *baseFacts, error) {
 	seq := 1
 	if e := l.last(); e != nil {
 		seq = e.seq + 1
 	}
 	if seq > maxSeq {
-		return nil, fmt.Errorf("transaction sequence exhausted at %d in %s; move the state directory away", seq-1, st.txDir())
+		return nil, nil, fmt.Errorf("transaction sequence exhausted at %d in %s; move the state directory away", seq-1, st.txDir())
 	}
 	now := o.Now()
 	rec := &Record{
@@ -277,7 +281,7 @@ func (o Options) begin(st store, l *listing, plan *Plan, toSet []Change, pp *per
 		Origin: o.Origin, Originals: []Original{},
 	}
 	if err := o.stamp(rec); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, c := range toSet {
 		rec.Originals = append(rec.Originals, Original{Key: c.Key, Value: c.Before, Target: c.After})
@@ -292,13 +296,14 @@ func (o Options) begin(st store, l *listing, plan *Plan, toSet []Change, pp *per
 	// The baseline first: the record's directory fsync makes both durable,
 	// and every record's keys are then in the baseline.
 	warn := func(w string) { res.Warnings = append(res.Warnings, w) }
-	if err := st.extendBaseline(l, toSet, snap, rec.Where, warn); err != nil {
-		return nil, err
+	facts, err := st.extendBaseline(l, toSet, snap, rec.Where, warn, known)
+	if err != nil {
+		return nil, nil, err
 	}
 	if err := st.create(rec); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return rec, nil
+	return rec, facts, nil
 }
 
 // writeFailure is a failed write with the key it concerns.

@@ -45,6 +45,7 @@ import (
 //	tcptune status summary 4
 //	B <boot id>                                the boot that wrote it
 //	O <n>                                      unfinished transactions listed
+//	K <size> <mtime s> <ns> <where> <persist> <key>...   the baseline (baseFacts)
 //	A <transaction> <key> <expected value>     a key in effect
 //	C <CorruptRecord as JSON>                  a corrupt record
 //	T <id> <TxSummary as JSON>                 a listed transaction
@@ -61,6 +62,9 @@ type summary struct {
 	// open is the number of unfinished transactions in Listing (-1:
 	// not said, format 3).
 	open int
+	// base is the K line: the baseline's facts (baseFacts), unparsed; ""
+	// when not known.
+	base string
 	// Listing: one "<id>.<state>\n" per transaction, oldest first.
 	Listing string
 	// txs are the readable ones of the newest statusHistory, newest first.
@@ -118,6 +122,9 @@ func (sm *summary) encode() []byte {
 	b.WriteString(summaryHead + "\n")
 	b.WriteString("B " + sm.boot + "\n")
 	b.WriteString("O " + strconv.Itoa(sm.open) + "\n")
+	if sm.base != "" {
+		b.WriteString("K " + sm.base + "\n")
+	}
 	for _, k := range sm.Applied {
 		b.WriteString("A " + k.Transaction + " " + k.Key.String() + " " + string(k.Expected) + "\n")
 	}
@@ -166,6 +173,11 @@ func parseSummary(b []byte) *summary {
 				return nil
 			}
 			sm.open = n
+		case "K":
+			if !v4 {
+				return nil
+			}
+			sm.base = string(body)
 		case "A":
 			id, kv, ok1 := bytes.Cut(body, []byte{' '})
 			key, val, ok2 := bytes.Cut(kv, []byte{' '})
@@ -595,10 +607,19 @@ func (s store) refreshSummary() error {
 	return s.writeSummary(sm)
 }
 
+// baseline is what sm says of the baseline; nil when nothing.
+func (sm *summary) baseline() *baseFacts {
+	if sm.base == "" {
+		return nil
+	}
+	return parseBaseFacts(sm.base)
+}
+
 // updateSummary writes the summary after an apply that recorded rec: from
 // prev (the summary matching the listing before) when there was one, else
-// by decoding. Failures are ignored: the summary is only a cache.
-func (s store) updateSummary(prev *summary, rec *Record, after *listing) {
+// by decoding, with base the baseline's facts (nil: unknown). Failures are
+// ignored: the summary is only a cache.
+func (s store) updateSummary(prev *summary, rec *Record, after *listing, base *baseFacts) {
 	var sm *summary
 	if prev != nil {
 		sm = afterApply(prev, rec, after)
@@ -607,6 +628,9 @@ func (s store) updateSummary(prev *summary, rec *Record, after *listing) {
 		if sm, err = s.buildSummary(after); err != nil {
 			return
 		}
+	}
+	if base != nil {
+		sm.base = base.encode()
 	}
 	_ = s.writeSummary(sm)
 }
