@@ -6,11 +6,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/tcptune/tcptune/profiles"
+	"github.com/tcptune/tcptune/sysctl"
 )
 
 // twoKeys is a profile whose values alternate with i, so that every apply
@@ -267,24 +270,74 @@ func TestOldFormatStateDir(t *testing.T) {
 func TestChangedBaselineIsDecoded(t *testing.T) {
 	e := newTxEnv(t, stock)
 	st := store{dir: e.opts.StateDir}
-	for i := 0; i < 3; i++ {
+	for i := 0; i < 4; i++ { // the 4th adds the last key
 		_, err := Apply(context.Background(), twoKeys(t, i), e.opts)
 		must(t, err)
 	}
 	if _, _, ok := st.current(); !ok {
 		t.Fatal("no current summary")
 	}
+	b, err := os.ReadFile(st.baselinePath())
+	must(t, err)
+	if !strings.Contains(string(b), "tcp_keepalive_time") {
+		t.Fatal("the baseline lacks a key of the next apply: it would be read anyway")
+	}
 	must(t, os.WriteFile(st.baselinePath(), []byte("{not a baseline"), 0o644))
 	setMtime(t, st.txDir(), mtime(t, st.summaryPath())) // the summary stays current
 	if _, _, ok := st.current(); !ok {
 		t.Fatal("the plant made the summary stale")
 	}
-	res, err := Apply(context.Background(), twoKeys(t, 3), e.opts)
+	res, err := Apply(context.Background(), twoKeys(t, 4), e.opts)
 	must(t, err)
 	if !strings.Contains(strings.Join(res.Warnings, "\n"), "rebuilt") {
 		t.Errorf("a corrupt baseline was not noticed: warnings %q", res.Warnings)
 	}
 	if _, err := st.loadBaseline(); err != nil {
 		t.Errorf("baseline after the apply: %v", err)
+	}
+}
+
+// failFrom refuses every write from number from on (counted from 1): the
+// apply fails and so does its restore.
+type failFrom struct {
+	*sysctl.FS
+	mu      sync.Mutex
+	n, from int
+}
+
+func (f *failFrom) Write(k sysctl.Key, v sysctl.Value) error {
+	f.mu.Lock()
+	f.n++
+	n := f.n
+	f.mu.Unlock()
+	if n >= f.from {
+		return &sysctl.Error{Op: "write", Key: k, Path: f.FullPath(k), Class: sysctl.ErrRejected, Err: syscall.EINVAL}
+	}
+	return f.FS.Write(k, v)
+}
+
+// TestRestoreFailedBlocksAfterASummary: an apply whose restore failed
+// leaves its transaction open (restore-failed) and writes a summary saying
+// so; the next apply must not take that summary as current, and refuses.
+func TestRestoreFailedBlocksAfterASummary(t *testing.T) {
+	e := newTxEnv(t, stock)
+	st := store{dir: e.opts.StateDir}
+	_, err := Apply(context.Background(), twoKeys(t, 0), e.opts)
+	must(t, err)
+	o := e.opts
+	o.IO = &failFrom{FS: e.fs, from: 2}
+	res, err := Apply(context.Background(), twoKeys(t, 1), o)
+	var te *TxError
+	if !errors.As(err, &te) || te.Restored {
+		t.Fatalf("apply with failing writes: %v, want a TxError with the restore failed", err)
+	}
+	if sm := st.readSummary(); sm == nil || sm.open != 1 {
+		t.Fatalf("the summary after a failed restore: %+v, want one open transaction", sm)
+	}
+	if _, _, ok := st.current(); ok {
+		t.Fatal("a summary listing an open transaction is taken as current")
+	}
+	if _, err := Apply(context.Background(), twoKeys(t, 2), e.opts); !errors.Is(err, ErrCrashed) || !strings.Contains(err.Error(), res.Transaction) {
+		t.Fatalf("apply after the failed restore of %s: %v, want ErrCrashed naming it", res.Transaction, err)
 	}
 }
