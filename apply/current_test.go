@@ -79,6 +79,9 @@ func TestCurrentSummaryIsTheListing(t *testing.T) {
 		if got, want := l.names(), full.names(); got != want {
 			t.Fatalf("apply %d: the summary's listing differs from the directory's:\n%s\nwant\n%s", i+1, got, want)
 		}
+		if len(full.orphans)+len(full.temps) != 0 {
+			t.Fatalf("apply %d left marks without a record or temp files: %q %q", i+1, full.orphans, full.temps)
+		}
 		if want := min(i+1, MaxRecords); full.count() != want || l.count() != want {
 			t.Fatalf("apply %d: %d records in the directory, %d in the summary, want %d", i+1, full.count(), l.count(), want)
 		}

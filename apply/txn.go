@@ -731,8 +731,12 @@ func (s store) pruneOlder(l *listing, n int) error {
 		if err := os.Remove(s.path(e.id)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
-		for _, m := range e.marks {
-			_ = os.Remove(s.markPath(e.id, m))
+		_ = os.Remove(s.markPath(e.id, e.mark))
+		if e.mark.rank() == TxFailed.rank() {
+			// The line names the highest mark: the lower ones a setState
+			// killed before removing them left go too.
+			_ = os.Remove(s.markPath(e.id, TxApplied))
+			_ = os.Remove(s.markPath(e.id, TxRestoreFailed))
 		}
 		l.pruned[e.id] = true
 		l.older, l.olderN = rest, l.olderN-1
