@@ -155,13 +155,14 @@ type mark struct {
 //	<id>.<state>     a mark: the transaction reached <state> (applied,
 //	                 failed, rolled-back, restore-failed, resolved)
 //	baseline.json    the original of every key tcptune ever changed
-//	summary          what status shows, a cache checked against the listing
+//	summary          what status shows and the listing it was made from;
+//	                 apply's listing when current (summary.go)
 //	.*               temp files, removed under the lock
 //
 // So the directory listing alone answers "is there a crashed transaction"
 // (a record without a mark) and "what is the latest" (the highest seq in a
-// name), without decoding any record: apply costs the same with 50 records
-// as with none.
+// name), without decoding any record; a current summary answers both
+// without the listing, so apply costs the same with 50 records as with one.
 type store struct {
 	dir string
 	// decoded, when set, keeps what load returned per transaction and
