@@ -27,9 +27,8 @@
 //  5. Adds the keys it touches for the first time to the baseline
 //     (StateDir/tx/baseline.json; not read when a current summary says it
 //     has them all and it is unchanged), marks the summary stale, then
-//     records the transaction (profiles,
-//     the plan, every key's original, the persisted file's previous
-//     content) in StateDir/tx/<id>.json and makes both durable (fsync of the
+//     records the transaction (profiles, the plan, every key's original,
+//     the persisted file's previous content) in StateDir/tx/<id>.json and makes both durable (fsync of the
 //     files and of the directory) before the first write. The record is
 //     never rewritten: later states are marks <id>.<state> (txn.go).
 //  6. Writes the keys in plan order (sorted by path), reads each back and
