@@ -2,6 +2,7 @@ package apply
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
 
 	"github.com/tcptune/tcptune/profiles"
@@ -27,6 +29,8 @@ func twoKeys(t *testing.T, i int) *profiles.Resolved {
 	}
 	return profileFile(t, body)
 }
+
+func js(v any) string { b, _ := json.MarshalIndent(v, "", " "); return string(b) }
 
 func mtime(t *testing.T, path string) unix.Timespec {
 	t.Helper()
@@ -88,6 +92,21 @@ func TestCurrentSummaryIsTheListing(t *testing.T) {
 		if all := l.all(); len(all) != full.count() || all[0].id != full.entries[0].id {
 			t.Fatalf("apply %d: the summary's listing parsed in full has %d transactions from %s", i+1, len(all), all[0].id)
 		}
+		// Status from the summary apply kept this way is status decoded.
+		fast, err := LoadStatus(e.opts)
+		must(t, err)
+		b, err := os.ReadFile(st.summaryPath())
+		must(t, err)
+		was := mtime(t, st.txDir())
+		must(t, os.Remove(st.summaryPath()))
+		slow, err := LoadStatus(e.opts)
+		must(t, err)
+		if d := cmp.Diff(js(slow), js(fast)); d != "" {
+			t.Fatalf("apply %d: status from the summary differs from decoding (-decoded +summary):\n%s", i+1, d)
+		}
+		must(t, os.WriteFile(st.summaryPath(), b, 0o644))
+		setMtime(t, st.summaryPath(), was)
+		setMtime(t, st.txDir(), was) // current again: the next apply takes it
 		bl, err := st.loadBaseline()
 		must(t, err)
 		f := sm.baseline()
