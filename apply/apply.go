@@ -53,14 +53,15 @@ func (o Options) transact(ctx context.Context, r *profiles.Resolved, saved *Plan
 		res.Warnings = append(res.Warnings, "not persisted: "+o.NoPersistReason)
 	}
 	st := store{dir: o.StateDir}
-	var l *listing // read once, under the lock
+	var l *listing    // read once, under the lock
+	var prev *summary // the summary of l when it is current
 	if !o.DryRun {
 		lk, err := acquire(ctx, st, o.LockWait, false)
 		if err != nil {
 			return fail(err)
 		}
 		defer lk.release()
-		if l, err = o.prepare(st, res); err != nil {
+		if l, prev, err = o.prepare(st, res); err != nil {
 			return fail(err)
 		}
 		if o.Writers != nil {
@@ -96,13 +97,18 @@ func (o Options) transact(ctx context.Context, r *profiles.Resolved, saved *Plan
 		o.restartList(ctx, toSet, res)
 		return res, nil
 	}
-	// status's summary of l (patched if a crash or a rollback left it
-	// behind): read only when a record will be written, so an apply with
-	// nothing to do (boot, reconcile) skips it. nil: a failure, and the
-	// summary is decoded after the apply.
-	prev, _ := st.loadSummary(l)
+	// status's summary of l when l was read from the directory (patched if
+	// a crash or a rollback left it behind): read only when a record will
+	// be written, so an apply with nothing to do (boot, reconcile) skips
+	// it. nil: a failure, and the summary is decoded after the apply.
+	var known *baseFacts // from a current summary only
+	if prev != nil {
+		known = prev.baseline()
+	} else {
+		prev, _ = st.loadSummary(l)
+	}
 
-	rec, err := o.begin(st, l, plan, toSet, pp, res)
+	rec, facts, err := o.begin(st, l, plan, toSet, pp, res, known)
 	if err != nil {
 		return fail(err)
 	}
@@ -110,7 +116,7 @@ func (o Options) transact(ctx context.Context, r *profiles.Resolved, saved *Plan
 	if err := o.run(ctx, rec, toSet, pp); err != nil {
 		err = o.abort(st, rec, toSet, pp, err)
 		l.add(rec)
-		st.updateSummary(prev, rec, l)
+		st.updateSummary(prev, rec, l, facts)
 		return fail(err)
 	}
 	if err := o.noteWrites(st, rec, toSet); err != nil {
@@ -120,7 +126,7 @@ func (o Options) transact(ctx context.Context, r *profiles.Resolved, saved *Plan
 	if err := st.prune(l, MaxRecords); err != nil {
 		res.Warnings = append(res.Warnings, "could not prune old transaction records: "+err.Error())
 	}
-	st.updateSummary(prev, rec, l)
+	st.updateSummary(prev, rec, l, facts)
 	o.restartList(ctx, toSet, res)
 	o.auditApply(res)
 	return res, nil
@@ -130,8 +136,21 @@ func (o Options) transact(ctx context.Context, r *profiles.Resolved, saved *Plan
 // directory, removes what killed runs left (temp files of records and of
 // the persisted file), and refuses to start over a crashed transaction -
 // unless it is this caller's own (RecoverOwnCrash: a reconcile killed
-// mid-correction), which is rolled back first.
-func (o Options) prepare(st store, res *Result) (*listing, error) {
+// mid-correction), which is rolled back first. When the summary is current
+// (store.current) it is the listing, with no transaction unfinished and
+// nothing left by a killed run in tx/, and the directory is not read; sm
+// is then that summary.
+func (o Options) prepare(st store, res *Result) (l *listing, sm *summary, err error) {
+	if l, sm, ok := st.current(); ok {
+		sweepPersistTemps(o.PersistDir, o.PersistName)
+		return l, sm, nil
+	}
+	l, err = o.prepareScan(st, res)
+	return l, nil, err
+}
+
+// prepareScan is prepare from the directory listing.
+func (o Options) prepareScan(st store, res *Result) (*listing, error) {
 	l, err := st.scan()
 	if err != nil {
 		return nil, err
@@ -244,14 +263,15 @@ func settingsOf(p *Plan) []Setting {
 }
 
 // begin records the transaction durably: nothing is written before this
-// returns.
-func (o Options) begin(st store, l *listing, plan *Plan, toSet []Change, pp *persistPlan, res *Result) (*Record, error) {
+// returns. known and the facts returned are the baseline's as the summary
+// keeps them (extendBaseline).
+func (o Options) begin(st store, l *listing, plan *Plan, toSet []Change, pp *persistPlan, res *Result, known *baseFacts) (*Record, *baseFacts, error) {
 	seq := 1
 	if e := l.last(); e != nil {
 		seq = e.seq + 1
 	}
 	if seq > maxSeq {
-		return nil, fmt.Errorf("transaction sequence exhausted at %d in %s; move the state directory away", seq-1, st.txDir())
+		return nil, nil, fmt.Errorf("transaction sequence exhausted at %d in %s; move the state directory away", seq-1, st.txDir())
 	}
 	now := o.Now()
 	rec := &Record{
@@ -261,7 +281,7 @@ func (o Options) begin(st store, l *listing, plan *Plan, toSet []Change, pp *per
 		Origin: o.Origin, Originals: []Original{},
 	}
 	if err := o.stamp(rec); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, c := range toSet {
 		rec.Originals = append(rec.Originals, Original{Key: c.Key, Value: c.Before, Target: c.After})
@@ -276,13 +296,14 @@ func (o Options) begin(st store, l *listing, plan *Plan, toSet []Change, pp *per
 	// The baseline first: the record's directory fsync makes both durable,
 	// and every record's keys are then in the baseline.
 	warn := func(w string) { res.Warnings = append(res.Warnings, w) }
-	if err := st.extendBaseline(l, toSet, snap, rec.Where, warn); err != nil {
-		return nil, err
+	facts, err := st.extendBaseline(l, toSet, snap, rec.Where, warn, known)
+	if err != nil {
+		return nil, nil, err
 	}
 	if err := st.create(rec); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return rec, nil
+	return rec, facts, nil
 }
 
 // writeFailure is a failed write with the key it concerns.

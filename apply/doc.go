@@ -17,14 +17,18 @@
 //     with ErrLocked.
 //  3. Refuses to start while a crashed transaction (one left "applying" by a
 //     process that died) exists: ErrCrashed; Rollback or Resolve it first.
+//     It knows from the status summary when that is current (this boot,
+//     tx/'s mtime, no unfinished transaction: summary.go), else from the
+//     directory listing.
 //  4. Plans under the lock (so two applies never plan against each other's
 //     half-written state) and computes the persisted file and its
 //     precedence report; with StrictPersist an override by another file
 //     fails here, before any write.
 //  5. Adds the keys it touches for the first time to the baseline
-//     (StateDir/tx/baseline.json), then records the transaction (profiles,
-//     the plan, every key's original, the persisted file's previous
-//     content) in StateDir/tx/<id>.json and makes both durable (fsync of the
+//     (StateDir/tx/baseline.json; not read when a current summary says it
+//     has them all and it is unchanged), marks the summary stale, then
+//     records the transaction (profiles, the plan, every key's original,
+//     the persisted file's previous content) in StateDir/tx/<id>.json and makes both durable (fsync of the
 //     files and of the directory) before the first write. The record is
 //     never rewritten: later states are marks <id>.<state> (txn.go).
 //  6. Writes the keys in plan order (sorted by path), reads each back and

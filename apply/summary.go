@@ -6,17 +6,21 @@ import (
 	"fmt"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
+	"sync"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/tcptune/tcptune/internal/safefile"
 	"github.com/tcptune/tcptune/sysctl"
 )
 
 // summary is StateDir/tx/summary: what status shows of the history, so
-// that status decodes one small file instead of every record. It is a
-// cache, never the truth: it carries the directory listing it was made
-// from (each transaction's id and state as the names say), and status
-// checks it against the listing. When they differ (a crash between a
+// that status decodes one small file instead of every record. For status
+// it is a cache: it carries the directory listing it was made from (each
+// transaction's id and state as the names say), and status checks it
+// against the listing. When they differ (a crash between a
 // record and its summary, a power loss, a hand edit), only the records
 // whose names changed since are decoded and the summary is patched with
 // them (patchSummary); only a change that brings older records' keys
@@ -25,18 +29,42 @@ import (
 // makes status decode the records. Apply, rollback and resolve rewrite it
 // under the lock, without fsync.
 //
+// Apply does not read the directory when the summary is current
+// (store.current): every change to the listing (a record, a mark, a
+// prune) first marks the summary stale (staleSummary), and the summary is
+// rewritten last, naming the boot it was written in, with its mtime set
+// to the directory's. So a summary of this boot with the directory's
+// mtime is the listing: a crash (the summary left stale), a power loss
+// (another boot: what was not fsync'd may be lost), or any other writer
+// in tx/ (the directory's mtime moves: an older tcptune, a hand edit)
+// sends apply back to the listing.
+//
 // The file is lines of text, so that apply reads and rewrites it without
 // a JSON decode (which would grow with what it holds):
 //
-//	tcptune status summary 3
+//	tcptune status summary 4
+//	B <boot id>                                the boot that wrote it
+//	O <n>                                      unfinished transactions listed
+//	K <size> <mtime s> <ns> <where> <persist> <key>...   the baseline (baseFacts)
 //	A <transaction> <key> <expected value>     a key in effect
 //	C <CorruptRecord as JSON>                  a corrupt record
 //	T <id> <TxSummary as JSON>                 a listed transaction
 //	                                           (an empty line)
 //	<id>.<state>                               the listing, oldest first
 //
-// Only status decodes the T lines it prints.
+// Only status decodes the T lines it prints; apply parses only the newest
+// statusHistory lines of the listing and the ones it prunes. Format 3 (no B
+// and O lines) is still read, by status, and by apply only as the start of
+// a listing it reads from the directory.
 type summary struct {
+	// boot is the boot id it was written in ("" in format 3).
+	boot string
+	// open is the number of unfinished transactions in Listing (-1:
+	// not said, format 3).
+	open int
+	// base is the K line: the baseline's facts (baseFacts), unparsed; ""
+	// when not known.
+	base string
 	// Listing: one "<id>.<state>\n" per transaction, oldest first.
 	Listing string
 	// txs are the readable ones of the newest statusHistory, newest first.
@@ -77,7 +105,10 @@ func (sm *summary) transactions(n int) ([]TxSummary, error) {
 // summaryHead is the first line; its number is bumped on an incompatible
 // change, and a summary with another first line is not used (status
 // decodes the records until the next apply writes a new one).
-const summaryHead = "tcptune status summary 3"
+const summaryHead = "tcptune status summary 4"
+
+// oldSummaryHead is the format before B and O lines: read, never current.
+const oldSummaryHead = "tcptune status summary 3"
 
 const summaryName = "summary"
 
@@ -89,6 +120,11 @@ func (s store) summaryPath() string { return filepath.Join(s.txDir(), summaryNam
 func (sm *summary) encode() []byte {
 	var b bytes.Buffer
 	b.WriteString(summaryHead + "\n")
+	b.WriteString("B " + sm.boot + "\n")
+	b.WriteString("O " + strconv.Itoa(sm.open) + "\n")
+	if sm.base != "" {
+		b.WriteString("K " + sm.base + "\n")
+	}
 	for _, k := range sm.Applied {
 		b.WriteString("A " + k.Transaction + " " + k.Key.String() + " " + string(k.Expected) + "\n")
 	}
@@ -111,10 +147,11 @@ func (sm *summary) encode() []byte {
 // parseSummary reads a summary file; nil when it is not one.
 func parseSummary(b []byte) *summary {
 	head, rest, ok := bytes.Cut(b, []byte{'\n'})
-	if !ok || string(head) != summaryHead {
+	if !ok || (string(head) != summaryHead && string(head) != oldSummaryHead) {
 		return nil
 	}
-	sm := &summary{Applied: []KeyStatus{}, Corrupt: []CorruptRecord{}}
+	v4 := string(head) == summaryHead
+	sm := &summary{open: -1, Applied: []KeyStatus{}, Corrupt: []CorruptRecord{}}
 	for {
 		var line []byte
 		if line, rest, ok = bytes.Cut(rest, []byte{'\n'}); !ok {
@@ -125,6 +162,22 @@ func parseSummary(b []byte) *summary {
 		}
 		kind, body, _ := bytes.Cut(line, []byte{' '})
 		switch string(kind) {
+		case "B":
+			if !v4 || !validBootID(string(body)) {
+				return nil
+			}
+			sm.boot = string(body)
+		case "O":
+			n, err := strconv.Atoi(string(body))
+			if !v4 || err != nil || n < 0 {
+				return nil
+			}
+			sm.open = n
+		case "K":
+			if !v4 {
+				return nil
+			}
+			sm.base = string(body)
 		case "A":
 			id, kv, ok1 := bytes.Cut(body, []byte{' '})
 			key, val, ok2 := bytes.Cut(kv, []byte{' '})
@@ -150,6 +203,9 @@ func parseSummary(b []byte) *summary {
 			return nil
 		}
 	}
+	if v4 && (sm.boot == "" || sm.open < 0) {
+		return nil
+	}
 	sm.Listing = string(rest)
 	return sm
 }
@@ -157,6 +213,8 @@ func parseSummary(b []byte) *summary {
 // names is the listing as a summary records it.
 func (l *listing) names() string {
 	var b strings.Builder
+	b.Grow(len(l.older) + len(l.entries)*32)
+	b.WriteString(l.older)
 	for _, e := range l.entries { // sorted by seq
 		b.WriteString(e.id)
 		b.WriteByte('.')
@@ -184,7 +242,7 @@ func topIDs(es []*entry) map[string]bool {
 }
 
 func newSummary(l *listing) *summary {
-	return &summary{Listing: l.names(), Applied: []KeyStatus{}, Corrupt: []CorruptRecord{}}
+	return &summary{Listing: l.names(), open: l.open(), Applied: []KeyStatus{}, Corrupt: []CorruptRecord{}}
 }
 
 // readSummary reads the stored summary, whatever listing it was made
@@ -386,10 +444,8 @@ func (sm *summary) sortApplied() {
 func afterApply(prev *summary, rec *Record, after *listing) *summary {
 	sm := newSummary(after)
 	sm.addTx(rec)
-	kept := make(map[string]bool, len(after.entries))
-	for _, e := range after.entries {
-		kept[e.id] = true
-	}
+	// prev's transactions are the listing before: kept unless pruned.
+	kept := func(id string) bool { return !after.pruned[id] }
 	inTop := topIDs(after.newest(statusHistory))
 	for _, t := range prev.txs { // carried over undecoded
 		if inTop[t.id] && t.id != rec.ID {
@@ -401,13 +457,13 @@ func afterApply(prev *summary, rec *Record, after *listing) *summary {
 		sm.addApplied(rec, seen)
 	}
 	for _, k := range prev.Applied {
-		if !seen[k.Key] && kept[k.Transaction] {
+		if !seen[k.Key] && kept(k.Transaction) {
 			seen[k.Key] = true
 			sm.Applied = append(sm.Applied, k)
 		}
 	}
 	for _, c := range prev.Corrupt {
-		if kept[c.ID] {
+		if kept(c.ID) {
 			sm.Corrupt = append(sm.Corrupt, c)
 		}
 	}
@@ -416,12 +472,125 @@ func afterApply(prev *summary, rec *Record, after *listing) *summary {
 }
 
 // writeSummary replaces the summary: temp file, rename, no fsync (a lost
-// or torn summary only costs status a slower read).
+// or torn summary only costs a slower read: status and apply read the
+// directory then), stamped with this boot and, last, the directory's mtime
+// (store.current).
 func (s store) writeSummary(sm *summary) error {
+	sm.boot = bootID()
+	if sm.boot == "" {
+		sm.boot = "-" // never current
+	}
 	if err := replaceQuick(s.summaryPath(), sm.encode()); err != nil {
 		return fmt.Errorf("write status summary: %w", err)
 	}
+	var dir unix.Stat_t
+	if err := unix.Stat(s.txDir(), &dir); err != nil {
+		return fmt.Errorf("write status summary: %w", err)
+	}
+	ts := []unix.Timespec{{Nsec: unix.UTIME_OMIT}, dir.Mtim}
+	if err := unix.UtimesNanoAt(unix.AT_FDCWD, s.summaryPath(), ts, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return fmt.Errorf("write status summary: %w", err)
+	}
 	return nil
+}
+
+// staleSummary marks the summary stale before the listing changes (a
+// record, a mark, a prune): its mtime set to the epoch, which no directory
+// has, so apply does not take it as current, while status still patches
+// it (a crash mid-apply costs status the records that changed, not all).
+// One that cannot be marked stops the change: it might be taken as current.
+func (s store) staleSummary() error {
+	ts := []unix.Timespec{{Nsec: unix.UTIME_OMIT}, {}}
+	err := unix.UtimesNanoAt(unix.AT_FDCWD, s.summaryPath(), ts, unix.AT_SYMLINK_NOFOLLOW)
+	if err == nil || err == unix.ENOENT {
+		return nil
+	}
+	return fmt.Errorf("mark the status summary %s stale: %w", s.summaryPath(), err)
+}
+
+// current is the listing apply works from when the summary is current: the
+// summary's, without reading the directory, its newest statusHistory lines
+// parsed and the older ones kept as text. ok is false when the directory
+// must be read (scan): no summary, another format, another boot (or none
+// known), the directory changed after it (its mtime), an unfinished
+// transaction listed, a line that does not parse.
+func (s store) current() (l *listing, sm *summary, ok bool) {
+	boot := bootID()
+	if boot == "" {
+		return nil, nil, false
+	}
+	b, err := safefile.ReadFile(s.summaryPath(), maxRecordSize, safefile.NoFollow)
+	if err != nil {
+		return nil, nil, false
+	}
+	var file, dir unix.Stat_t
+	if unix.Lstat(s.summaryPath(), &file) != nil || unix.Stat(s.txDir(), &dir) != nil || file.Mtim != dir.Mtim || dir.Mtim == (unix.Timespec{}) {
+		return nil, nil, false
+	}
+	if sm = parseSummary(b); sm == nil || sm.boot != boot || sm.open != 0 {
+		return nil, nil, false
+	}
+	text := sm.Listing
+	if text != "" && text[len(text)-1] != '\n' {
+		return nil, nil, false
+	}
+	l = &listing{}
+	// Cut before the newest statusHistory lines.
+	cut := len(text)
+	for n := 0; n < statusHistory && cut > 0; n++ {
+		cut = strings.LastIndexByte(text[:cut-1], '\n') + 1
+	}
+	for rest := text[cut:]; rest != ""; {
+		var line string
+		line, rest, _ = strings.Cut(rest, "\n")
+		e := parseListingLine(line)
+		if e == nil || (len(l.entries) > 0 && e.seq <= l.last().seq) {
+			return nil, nil, false
+		}
+		l.entries = append(l.entries, e)
+	}
+	if l.open() != 0 {
+		return nil, nil, false
+	}
+	l.older, l.olderN = text[:cut], strings.Count(text[:cut], "\n")
+	return l, sm, true
+}
+
+// bootIDPath is the kernel's id of this boot (tests point it elsewhere).
+var bootIDPath = "/proc/sys/kernel/random/boot_id"
+
+var bootCache struct {
+	sync.Mutex
+	path, id string
+}
+
+// bootID is this boot's id; "" when it cannot be read: then no summary is
+// current.
+func bootID() string {
+	bootCache.Lock()
+	defer bootCache.Unlock()
+	if bootCache.path != bootIDPath {
+		b, err := safefile.ReadFile(bootIDPath, 64, safefile.FollowLinks)
+		id := strings.TrimSpace(string(b))
+		if err != nil || id == "-" || !validBootID(id) {
+			id = ""
+		}
+		bootCache.path, bootCache.id = bootIDPath, id
+	}
+	return bootCache.id
+}
+
+// validBootID: a uuid as the kernel prints it, or "-" (none known).
+func validBootID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // refreshSummary rebuilds the summary after a rollback or resolve (rare;
@@ -438,10 +607,19 @@ func (s store) refreshSummary() error {
 	return s.writeSummary(sm)
 }
 
+// baseline is what sm says of the baseline; nil when nothing.
+func (sm *summary) baseline() *baseFacts {
+	if sm.base == "" {
+		return nil
+	}
+	return parseBaseFacts(sm.base)
+}
+
 // updateSummary writes the summary after an apply that recorded rec: from
 // prev (the summary matching the listing before) when there was one, else
-// by decoding. Failures are ignored: the summary is only a cache.
-func (s store) updateSummary(prev *summary, rec *Record, after *listing) {
+// by decoding, with base the baseline's facts (nil: unknown). Failures are
+// ignored: the summary is only a cache.
+func (s store) updateSummary(prev *summary, rec *Record, after *listing, base *baseFacts) {
 	var sm *summary
 	if prev != nil {
 		sm = afterApply(prev, rec, after)
@@ -450,6 +628,9 @@ func (s store) updateSummary(prev *summary, rec *Record, after *listing) {
 		if sm, err = s.buildSummary(after); err != nil {
 			return
 		}
+	}
+	if base != nil {
+		sm.base = base.encode()
 	}
 	_ = s.writeSummary(sm)
 }

@@ -155,13 +155,14 @@ type mark struct {
 //	<id>.<state>     a mark: the transaction reached <state> (applied,
 //	                 failed, rolled-back, restore-failed, resolved)
 //	baseline.json    the original of every key tcptune ever changed
-//	summary          what status shows, a cache checked against the listing
+//	summary          what status shows and the listing it was made from;
+//	                 apply's listing when current (summary.go)
 //	.*               temp files, removed under the lock
 //
 // So the directory listing alone answers "is there a crashed transaction"
 // (a record without a mark) and "what is the latest" (the highest seq in a
-// name), without decoding any record: apply costs the same with 50 records
-// as with none.
+// name), without decoding any record; a current summary answers both
+// without the listing, so apply costs the same with 50 records as with one.
 type store struct {
 	dir string
 	// decoded, when set, keeps what load returned per transaction and
@@ -203,11 +204,69 @@ func (e *entry) state() TxState {
 	return TxApplying
 }
 
-// listing is the state directory read by name only.
+// listing is the state directory read by name only, or as a current
+// summary holds it (store.current): then entries are only the newest
+// transactions and older keeps the rest as the summary's listing lines,
+// unparsed, so that apply's cost does not grow with the records kept.
 type listing struct {
 	entries []*entry // oldest first, records only
 	temps   []string // leftovers of killed writers
 	orphans []string // marks without a record (a prune cut short)
+	// older: "<id>.<state>\n" per transaction older than entries[0],
+	// oldest first, olderN of them, every one finished (a current summary
+	// has no open transaction). Empty for a listing read from the directory.
+	older  string
+	olderN int
+	// pruned: the ids prune deleted.
+	pruned map[string]bool
+}
+
+// count is the number of transactions listed.
+func (l *listing) count() int { return l.olderN + len(l.entries) }
+
+// open is the number of unfinished transactions (applying or
+// restore-failed): the older ones of a summary's listing are finished.
+func (l *listing) open() int {
+	n := 0
+	for _, e := range l.entries {
+		if st := e.state(); st == TxApplying || st == TxRestoreFailed {
+			n++
+		}
+	}
+	return n
+}
+
+// all parses the older lines (a listing from a summary), so that entries
+// holds every transaction: for the rare paths that need them all (a
+// baseline rebuilt from the records).
+func (l *listing) all() []*entry {
+	if l.olderN > 0 {
+		var es []*entry
+		for rest := l.older; rest != ""; {
+			var line string
+			line, rest, _ = strings.Cut(rest, "\n")
+			if e := parseListingLine(line); e != nil {
+				es = append(es, e)
+			}
+		}
+		l.entries = append(es, l.entries...)
+		l.older, l.olderN = "", 0
+	}
+	return l.entries
+}
+
+// parseListingLine is one "<id>.<state>" line of a summary's listing; nil
+// when it is not one.
+func parseListingLine(line string) *entry {
+	id, st, ok := strings.Cut(line, ".")
+	if !ok || !validTxID(id) || TxState(st).rank() == 0 {
+		return nil
+	}
+	e := &entry{id: id, seq: seqOf(id), record: true}
+	if s := TxState(st); s != TxApplying {
+		e.mark, e.marks = s, []TxState{s}
+	}
+	return e
 }
 
 func (l *listing) last() *entry {
@@ -372,6 +431,11 @@ func (s store) create(r *Record) error {
 	if err := s.ensure(); err != nil {
 		return fmt.Errorf("create state directory: %w", err)
 	}
+	// The summary is marked stale first: no current summary names a
+	// listing without this record.
+	if err := s.staleSummary(); err != nil {
+		return fmt.Errorf("record transaction %s: %w", r.ID, err)
+	}
 	b, err := encodeRecord(r)
 	if err != nil {
 		return err
@@ -397,6 +461,9 @@ func (s store) create(r *Record) error {
 // durable record looking crashed: rollback restores the originals, the safe
 // direction. It never touches the record itself.
 func (s store) setState(r *Record, st TxState, durable bool) error {
+	if err := s.staleSummary(); err != nil {
+		return fmt.Errorf("record transaction %s as %s: %w", r.ID, st, err)
+	}
 	prev := r.State
 	r.State = st
 	m := mark{State: st, Finished: r.Finished, Error: r.Error, History: r.History}
@@ -614,9 +681,19 @@ const MaxRecords = 50
 // leaves an orphan mark (swept later), never a record that looks crashed.
 // No fsync: a record that reappears after a power loss is only an old one.
 func (s store) prune(l *listing, keep int) error {
-	if len(l.entries) <= keep {
+	if l.count() <= keep {
 		return nil
 	}
+	if err := s.staleSummary(); err != nil {
+		return err
+	}
+	if l.pruned == nil {
+		l.pruned = map[string]bool{}
+	}
+	if n := l.count() - keep; l.olderN >= n {
+		return s.pruneOlder(l, n)
+	}
+	l.all()
 	var errs []error
 	n := len(l.entries) - keep
 	left := make([]*entry, 0, keep+1)
@@ -633,9 +710,39 @@ func (s store) prune(l *listing, keep int) error {
 		for _, m := range e.marks {
 			_ = os.Remove(s.markPath(e.id, m))
 		}
+		l.pruned[e.id] = true
 	}
 	l.entries = left
 	return errors.Join(errs...)
+}
+
+// pruneOlder deletes the oldest n of a summary's older lines (every one
+// finished), record then mark, parsing only those lines; it stops at the
+// first that cannot be deleted, which stays listed.
+func (s store) pruneOlder(l *listing, n int) error {
+	for ; n > 0; n-- {
+		line, rest, _ := strings.Cut(l.older, "\n")
+		e := parseListingLine(line)
+		if e == nil {
+			return fmt.Errorf("prune: summary line %q is not a transaction", line)
+		}
+		if st := e.state(); st == TxApplying || st == TxRestoreFailed {
+			return fmt.Errorf("prune: transaction %s is %s", e.id, st)
+		}
+		if err := os.Remove(s.path(e.id)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		_ = os.Remove(s.markPath(e.id, e.mark))
+		if e.mark.rank() == TxFailed.rank() {
+			// The line names the highest mark: the lower ones a setState
+			// killed before removing them left go too.
+			_ = os.Remove(s.markPath(e.id, TxApplied))
+			_ = os.Remove(s.markPath(e.id, TxRestoreFailed))
+		}
+		l.pruned[e.id] = true
+		l.older, l.olderN = rest, l.olderN-1
+	}
+	return nil
 }
 
 // validTxID: 1-12 digits of sequence, '-', a UTC timestamp
