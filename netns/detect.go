@@ -69,6 +69,21 @@ const (
 // "same namespace as PID 1" never proves "the host's".
 func Detect(sysctlRoot string) Here { return detect(sysctlRoot, procRoot) }
 
+// DetectKind is Detect(sysctlRoot).Kind, reading this process's namespace
+// identity and PID 1's only when the kernel facts are silent. Every diff and
+// apply asks for the kind; the identity is for status, persistence and
+// messages. Its first look at /proc/thread-self (procfs building the new
+// process's entries, the ns link's check) cost more than the rest of a
+// diff's namespace work.
+func DetectKind(sysctlRoot string) Kind { return detectKind(sysctlRoot, procRoot) }
+
+func detectKind(sysctlRoot, proc string) Kind {
+	if k, _ := facts(sysctlRoot); k != Unknown {
+		return k
+	}
+	return detect(sysctlRoot, proc).Kind
+}
+
 func detect(sysctlRoot, proc string) Here {
 	h := Here{}
 	h.Self, _ = IDOf(filepath.Join(proc, "thread-self/ns/net"))

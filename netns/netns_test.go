@@ -97,6 +97,41 @@ func TestDetectTiebreak(t *testing.T) {
 	}
 }
 
+// TestDetectKindIsDetectsKind: the kind alone is Detect's kind, whether the
+// facts decide or PID 1 breaks the tie; when the facts decide, /proc is not
+// asked (a /proc that would say otherwise changes nothing).
+func TestDetectKindIsDetectsKind(t *testing.T) {
+	for _, root := range []string{
+		tree(t, map[string]os.FileMode{"netdev_max_backlog": 0o644, "rmem_max": 0o644, "somaxconn": 0o644}),
+		tree(t, map[string]os.FileMode{"rmem_max": 0o444, "somaxconn": 0o644}),
+		tree(t, map[string]os.FileMode{"netdev_max_backlog": 0o644, "rmem_max": 0o444}),
+		t.TempDir(), // no facts: the tiebreak
+	} {
+		for _, proc := range []string{"/proc", t.TempDir()} {
+			if got, want := detectKind(root, proc), detect(root, proc).Kind; got != want {
+				t.Errorf("detectKind(%s, %s) = %v, Detect says %v", root, proc, got, want)
+			}
+		}
+	}
+	// The facts are silent here, so the tiebreak is asked, of a /proc with
+	// ns entries (not nsfs, so unreadable as namespaces): what Detect says.
+	proc := t.TempDir()
+	for _, d := range []string{"thread-self/ns", "1/ns"} {
+		if err := os.MkdirAll(filepath.Join(proc, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(proc, "thread-self/ns/net"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Link(filepath.Join(proc, "thread-self/ns/net"), filepath.Join(proc, "1/ns/net")); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := detectKind(t.TempDir(), proc), detect(t.TempDir(), proc).Kind; got != want {
+		t.Errorf("tiebreak: detectKind = %v, Detect says %v", got, want)
+	}
+}
+
 func TestPersistDefault(t *testing.T) {
 	for _, c := range []struct {
 		h    Here

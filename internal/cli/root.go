@@ -48,6 +48,7 @@ type Globals struct {
 	TunedRunDir  string
 
 	detected *netns.Here // the live namespace, once asked
+	kind     *netns.Kind // its kind alone, when only that was asked
 	args     []string    // the arguments of this run, for execExt
 
 	Stdin          io.Reader
@@ -302,10 +303,23 @@ func (g *Globals) Netns() netns.Kind {
 	if g.SysctlRoot != sysctl.DefaultRoot {
 		return netns.Initial
 	}
-	if g.NetnsKind == "initial" || g.here().Kind == netns.Initial {
+	if g.NetnsKind == "initial" || g.liveKind() == netns.Initial {
 		return netns.Initial
 	}
 	return netns.Child
+}
+
+// liveKind is here().Kind, without the namespace's identity when nothing
+// asked for it yet (netns.DetectKind): diff and apply need only the kind.
+func (g *Globals) liveKind() netns.Kind {
+	if g.detected != nil {
+		return g.detected.Kind
+	}
+	if g.kind == nil {
+		k := netns.DetectKind(sysctl.DefaultRoot)
+		g.kind = &k
+	}
+	return *g.kind
 }
 
 // here is what the kernel says about the live namespace, read once.
