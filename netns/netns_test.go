@@ -2,8 +2,11 @@ package netns
 
 import (
 	"errors"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -195,5 +198,40 @@ func TestSelfAndList(t *testing.T) {
 	os.WriteFile(f, nil, 0o644)
 	if _, err := IDOf(f); err == nil {
 		t.Error("IDOf accepted a plain file (a stale /run/netns name)")
+	}
+}
+
+func TestEnvValue(t *testing.T) {
+	block := []byte("HOME=/root\x00TCPTUNE_NETNS_ID=1:2\x00TCPTUNE_NETNS=/run/netns/a\x00TCPTUNE_NETNS=/second\x00EMPTY=\x00LAST=x")
+	for name, want := range map[string]string{
+		"TCPTUNE_NETNS":    "/run/netns/a", // the first entry wins, not the longer name sharing its prefix
+		"TCPTUNE_NETNS_ID": "1:2",
+		"EMPTY":            "",
+		"LAST":             "x", // no NUL after the last entry
+		"HOM":              "",
+		"NONE":             "",
+	} {
+		if got := envValue(block, name); got != want {
+			t.Errorf("envValue(%s) = %q, want %q", name, got, want)
+		}
+	}
+}
+
+// execEnv reads the environment the process was started with: a child
+// started with the variables sees them.
+func TestExecEnvInAChild(t *testing.T) {
+	if os.Getenv("TCPTUNE_TEST_EXECENV_CHILD") == "1" {
+		a, b := execEnv(envPath, envID)
+		fmt.Printf("%s|%s", a, b)
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run", "^TestExecEnvInAChild$")
+	cmd.Env = append(os.Environ(), "TCPTUNE_TEST_EXECENV_CHILD=1", envPath+"=/run/netns/x", envID+"=7:42")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(out), "/run/netns/x|7:42") {
+		t.Fatalf("child saw %q", out)
 	}
 }

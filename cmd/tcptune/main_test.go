@@ -107,3 +107,19 @@ func TestLabAndTraceRunTheCompanion(t *testing.T) {
 		t.Errorf("tcptune lab list through tcptune-ext: exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
 	}
 }
+
+// A namespace mark that tcptune --netns did not set (forged, or inherited
+// into another namespace) is refused by the real binary: the mark is read
+// from the environment the process was started with (netns.Entered).
+func TestForgedNetnsMarkRefused(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds tcptune; skipped with -short")
+	}
+	bin := filepath.Join(t.TempDir(), "tcptune")
+	build(t, bin)
+	_, stderr, code := run(t, []string{"TCPTUNE_NETNS=/run/netns/tcptune-forged", "TCPTUNE_NETNS_ID=1:1"},
+		bin, "diff", "high-concurrency", "--sysctl-root", t.TempDir())
+	if code != 1 || !strings.Contains(stderr, "TCPTUNE_NETNS=/run/netns/tcptune-forged, but this process runs in") {
+		t.Fatalf("forged mark: exit %d, stderr %q; want exit 1 naming the mismatch", code, stderr)
+	}
+}
