@@ -7,6 +7,7 @@ package apply
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -68,7 +69,9 @@ type Plan struct {
 	Profiles   []string   `json:"profiles"`
 	// Digest identifies the resolved settings the plan was made from
 	// (Digest); a saved plan whose profile resolves differently now is
-	// refused.
+	// refused. NewPlan leaves it empty: MarshalJSON fills it in when the
+	// plan is saved, recorded or printed as JSON, so a text diff, which
+	// shows none, does not hash the profile.
 	Digest string `json:"digest,omitempty"`
 	// NetnsKind is the namespace kind the plan was made for ("initial",
 	// "child"): it decides which keys are host-wide.
@@ -114,6 +117,17 @@ func (p *Plan) Only(keys []sysctl.Key) *Plan {
 		q.Changes = []Change{}
 	}
 	return &q
+}
+
+// MarshalJSON is the plan's JSON, with its Digest computed from the
+// resolved profile when NewPlan left it empty.
+func (p Plan) MarshalJSON() ([]byte, error) {
+	type plan Plan // the same fields, without this method
+	q := plan(p)
+	if q.Digest == "" && p.resolved != nil {
+		q.Digest = Digest(p.resolved)
+	}
+	return json.Marshal(q)
 }
 
 // Digest is a stable fingerprint of a resolved profile: the requested
@@ -182,7 +196,7 @@ func (p *Plan) ToSet() []Change {
 // reported as ActionHostWide. A read error other than "not present" fails the
 // plan: the result would be a guess.
 func NewPlan(r *profiles.Resolved, fs Reader, kind netns.Kind) (*Plan, error) {
-	p := &Plan{Profiles: r.Profiles, Digest: Digest(r), NetnsKind: kind.String(),
+	p := &Plan{Profiles: r.Profiles, NetnsKind: kind.String(),
 		Changes: make([]Change, 0, len(r.Settings)), resolved: r}
 	for _, s := range r.Settings {
 		c := Change{Key: s.Key, Desired: s.Value, Op: s.Op, Reason: s.Reason, Profile: s.Profile, AbsentOK: validate.AbsentOK(s)}

@@ -1,8 +1,10 @@
 package apply
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -127,5 +129,36 @@ func TestPlanReadError(t *testing.T) {
 	r := resolved(t, "name: p\nsettings:\n  net.core.somaxconn: 1\n")
 	if _, err := NewPlan(r, fs, netns.Initial); err == nil {
 		t.Fatal("plan over a missing sysctl root succeeded")
+	}
+}
+
+// The digest NewPlan leaves to MarshalJSON is in every JSON form of the plan
+// (diff -o json, a saved plan, a record's plan), and is the profile's Digest.
+func TestPlanJSONCarriesDigest(t *testing.T) {
+	fs := fakeTree(t, map[string]string{"net.core.somaxconn": "4096"})
+	r := resolved(t, "name: p\nsettings:\n  net.core.somaxconn: {value: 65535, op: at-least}\n")
+	p, err := NewPlan(r, fs, netns.Initial)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Digest(r)
+	if !strings.HasPrefix(want, "sha256:") {
+		t.Fatalf("Digest = %q", want)
+	}
+	for name, v := range map[string]any{"*Plan": p, "Plan": *p, "in a struct": struct{ Plan *Plan }{p}} {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(b), `"digest":"`+want+`"`) {
+			t.Errorf("%s: %s has no digest %s", name, b, want)
+		}
+	}
+	b, err := p.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"digest": "`+want+`"`) {
+		t.Errorf("saved plan %s has no digest %s", b, want)
 	}
 }
