@@ -363,3 +363,29 @@ func TestRestoreFailedBlocksAfterASummary(t *testing.T) {
 		t.Fatalf("apply after the failed restore of %s: %v, want ErrCrashed naming it", res.Transaction, err)
 	}
 }
+
+// TestSummaryRewrittenByAnotherWriterIsNotCurrent: a summary file that
+// tcptune did not write (an older copy restored, an editor's save: a new
+// file renamed over it) is not current even when its mtime is made tx/'s,
+// as a create or a copy that keeps times can leave it: the summary names the
+// inode writeSummary wrote it to.
+func TestSummaryRewrittenByAnotherWriterIsNotCurrent(t *testing.T) {
+	e := newTxEnv(t, stock)
+	st := store{dir: e.opts.StateDir}
+	for i := 0; i < 3; i++ {
+		_, err := Apply(context.Background(), twoKeys(t, i), e.opts)
+		must(t, err)
+	}
+	if _, _, ok := st.current(); !ok {
+		t.Fatal("the summary tcptune wrote is not current")
+	}
+	b, err := os.ReadFile(st.summaryPath())
+	must(t, err)
+	tmp := filepath.Join(st.txDir(), "summary.restored")
+	must(t, os.WriteFile(tmp, b, 0o644)) // the same content in another file
+	must(t, os.Rename(tmp, st.summaryPath()))
+	setMtime(t, st.summaryPath(), mtime(t, st.txDir()))
+	if _, _, ok := st.current(); ok {
+		t.Fatal("a summary another writer put in place is taken as current")
+	}
+}

@@ -65,6 +65,12 @@ type summary struct {
 	// base is the K line: the baseline's facts (baseFacts), unparsed; ""
 	// when not known.
 	base string
+	// ino is the I line: the inode of the file this summary was written
+	// to by writeSummary (0: not said). A summary that any other writer
+	// created (a copy, a restore, an editor's rename) has another inode, and
+	// that writer's create set the file's and tx/'s mtimes alike: the mtime
+	// alone would call it current.
+	ino uint64
 	// Listing: one "<id>.<state>\n" per transaction, oldest first.
 	Listing string
 	// txs are the readable ones of the newest statusHistory, newest first.
@@ -122,6 +128,9 @@ func (sm *summary) encode() []byte {
 	b.WriteString(summaryHead + "\n")
 	b.WriteString("B " + sm.boot + "\n")
 	b.WriteString("O " + strconv.Itoa(sm.open) + "\n")
+	if sm.ino != 0 {
+		b.WriteString("I " + strconv.FormatUint(sm.ino, 10) + "\n")
+	}
 	if sm.base != "" {
 		b.WriteString("K " + sm.base + "\n")
 	}
@@ -173,6 +182,12 @@ func parseSummary(b []byte) *summary {
 				return nil
 			}
 			sm.open = n
+		case "I":
+			n, err := strconv.ParseUint(string(body), 10, 64)
+			if !v4 || err != nil || n == 0 {
+				return nil
+			}
+			sm.ino = n
 		case "K":
 			if !v4 {
 				return nil
@@ -473,14 +488,15 @@ func afterApply(prev *summary, rec *Record, after *listing) *summary {
 
 // writeSummary replaces the summary: temp file, rename, no fsync (a lost
 // or torn summary only costs a slower read: status and apply read the
-// directory then), stamped with this boot and, last, the directory's mtime
-// (store.current).
+// directory then), stamped with this boot, the file's own inode and, last,
+// the directory's mtime (store.current).
 func (s store) writeSummary(sm *summary) error {
 	sm.boot = bootID()
 	if sm.boot == "" {
 		sm.boot = "-" // never current
 	}
-	if err := replaceQuick(s.summaryPath(), sm.encode()); err != nil {
+	encode := func(ino uint64) []byte { sm.ino = ino; return sm.encode() }
+	if err := replaceQuickIno(s.summaryPath(), encode); err != nil {
 		return fmt.Errorf("write status summary: %w", err)
 	}
 	var dir unix.Stat_t
@@ -527,7 +543,7 @@ func (s store) current() (l *listing, sm *summary, ok bool) {
 	if unix.Lstat(s.summaryPath(), &file) != nil || unix.Stat(s.txDir(), &dir) != nil || file.Mtim != dir.Mtim || dir.Mtim == (unix.Timespec{}) {
 		return nil, nil, false
 	}
-	if sm = parseSummary(b); sm == nil || sm.boot != boot || sm.open != 0 {
+	if sm = parseSummary(b); sm == nil || sm.boot != boot || sm.open != 0 || sm.ino != file.Ino {
 		return nil, nil, false
 	}
 	text := sm.Listing
