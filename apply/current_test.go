@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -367,8 +368,9 @@ func TestRestoreFailedBlocksAfterASummary(t *testing.T) {
 // TestSummaryRewrittenByAnotherWriterIsNotCurrent: a summary file that
 // tcptune did not write (an older copy restored, an editor's save: a new
 // file renamed over it) is not current even when its mtime is made tx/'s,
-// as a create or a copy that keeps times can leave it: the summary names the
-// inode writeSummary wrote it to.
+// as a create can leave it: it lacks the attribute writeSummary set with the
+// summary's nonce. A copy of the whole state directory that keeps times and
+// attributes (cp -a, a backup restored) is the same state and stays current.
 func TestSummaryRewrittenByAnotherWriterIsNotCurrent(t *testing.T) {
 	e := newTxEnv(t, stock)
 	st := store{dir: e.opts.StateDir}
@@ -387,5 +389,26 @@ func TestSummaryRewrittenByAnotherWriterIsNotCurrent(t *testing.T) {
 	setMtime(t, st.summaryPath(), mtime(t, st.txDir()))
 	if _, _, ok := st.current(); ok {
 		t.Fatal("a summary another writer put in place is taken as current")
+	}
+}
+
+func TestStateDirCopiedWithAttributesStaysCurrent(t *testing.T) {
+	if _, err := exec.LookPath("cp"); err != nil {
+		t.Skip("no cp")
+	}
+	e := newTxEnv(t, stock)
+	for i := 0; i < 3; i++ {
+		_, err := Apply(context.Background(), twoKeys(t, i), e.opts)
+		must(t, err)
+	}
+	if _, _, ok := (store{dir: e.opts.StateDir}).current(); !ok {
+		t.Fatal("the summary tcptune wrote is not current")
+	}
+	cp := filepath.Join(t.TempDir(), "state")
+	if out, err := exec.Command("cp", "-a", e.opts.StateDir, cp).CombinedOutput(); err != nil {
+		t.Fatalf("cp -a: %v\n%s", err, out)
+	}
+	if _, _, ok := (store{dir: cp}).current(); !ok {
+		t.Error("a cp -a copy of the state directory is not current")
 	}
 }

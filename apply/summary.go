@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -65,12 +67,14 @@ type summary struct {
 	// base is the K line: the baseline's facts (baseFacts), unparsed; ""
 	// when not known.
 	base string
-	// ino is the I line: the inode of the file this summary was written
-	// to by writeSummary (0: not said). A summary that any other writer
-	// created (a copy, a restore, an editor's rename) has another inode, and
-	// that writer's create set the file's and tx/'s mtimes alike: the mtime
-	// alone would call it current.
-	ino uint64
+	// nonce is the N line: a random token writeSummary also puts in the
+	// file's summaryXattr ("" when not said). A summary that another writer
+	// created (a restored copy, an editor's save, a plain cp) lacks the
+	// attribute, and that writer's create may have set the file's and tx/'s
+	// mtimes alike: the mtime alone would call it current. A copy that keeps
+	// attributes and times (cp -a of the state directory) stays current, as
+	// it is the same state.
+	nonce string
 	// Listing: one "<id>.<state>\n" per transaction, oldest first.
 	Listing string
 	// txs are the readable ones of the newest statusHistory, newest first.
@@ -128,8 +132,8 @@ func (sm *summary) encode() []byte {
 	b.WriteString(summaryHead + "\n")
 	b.WriteString("B " + sm.boot + "\n")
 	b.WriteString("O " + strconv.Itoa(sm.open) + "\n")
-	if sm.ino != 0 {
-		b.WriteString("I " + strconv.FormatUint(sm.ino, 10) + "\n")
+	if sm.nonce != "" {
+		b.WriteString("N " + sm.nonce + "\n")
 	}
 	if sm.base != "" {
 		b.WriteString("K " + sm.base + "\n")
@@ -182,12 +186,11 @@ func parseSummary(b []byte) *summary {
 				return nil
 			}
 			sm.open = n
-		case "I":
-			n, err := strconv.ParseUint(string(body), 10, 64)
-			if !v4 || err != nil || n == 0 {
+		case "N":
+			if !v4 || len(body) == 0 || len(body) > 32 {
 				return nil
 			}
-			sm.ino = n
+			sm.nonce = string(body)
 		case "K":
 			if !v4 {
 				return nil
@@ -488,15 +491,23 @@ func afterApply(prev *summary, rec *Record, after *listing) *summary {
 
 // writeSummary replaces the summary: temp file, rename, no fsync (a lost
 // or torn summary only costs a slower read: status and apply read the
-// directory then), stamped with this boot, the file's own inode and, last,
-// the directory's mtime (store.current).
+// directory then), stamped with this boot, a nonce (in the file and in its
+// summaryXattr) and, last, the directory's mtime (store.current).
 func (s store) writeSummary(sm *summary) error {
 	sm.boot = bootID()
 	if sm.boot == "" {
 		sm.boot = "-" // never current
 	}
-	encode := func(ino uint64) []byte { sm.ino = ino; return sm.encode() }
-	if err := replaceQuickIno(s.summaryPath(), encode); err != nil {
+	sm.nonce = strconv.FormatUint(rand.Uint64(), 16)
+	tmp := filepath.Join(s.txDir(), "."+filepath.Base(s.summaryPath())+".tmp")
+	if err := writeQuick(tmp, sm.encode()); err != nil {
+		return fmt.Errorf("write status summary: %w", err)
+	}
+	// Without the attribute (a file system without user xattrs) the summary
+	// is never current: apply and status list the directory, as before.
+	_ = unix.Lsetxattr(tmp, summaryXattr, []byte(sm.nonce), 0)
+	if err := os.Rename(tmp, s.summaryPath()); err != nil {
+		_ = os.Remove(tmp)
 		return fmt.Errorf("write status summary: %w", err)
 	}
 	var dir unix.Stat_t
@@ -543,7 +554,7 @@ func (s store) current() (l *listing, sm *summary, ok bool) {
 	if unix.Lstat(s.summaryPath(), &file) != nil || unix.Stat(s.txDir(), &dir) != nil || file.Mtim != dir.Mtim || dir.Mtim == (unix.Timespec{}) {
 		return nil, nil, false
 	}
-	if sm = parseSummary(b); sm == nil || sm.boot != boot || sm.open != 0 || sm.ino != file.Ino {
+	if sm = parseSummary(b); sm == nil || sm.boot != boot || sm.open != 0 || sm.nonce == "" || xattr(s.summaryPath(), summaryXattr) != sm.nonce {
 		return nil, nil, false
 	}
 	text := sm.Listing
@@ -570,6 +581,20 @@ func (s store) current() (l *listing, sm *summary, ok bool) {
 	}
 	l.older, l.olderN = text[:cut], strings.Count(text[:cut], "\n")
 	return l, sm, true
+}
+
+// summaryXattr holds the summary's nonce (summary.nonce).
+const summaryXattr = "user.tcptune.summary"
+
+// xattr is path's extended attribute name (a symlink's own), "" when it
+// has none or cannot be read.
+func xattr(path, name string) string {
+	var b [64]byte
+	n, err := unix.Lgetxattr(path, name, b[:])
+	if err != nil || n <= 0 || n > len(b) {
+		return ""
+	}
+	return string(b[:n])
 }
 
 // bootIDPath is the kernel's id of this boot (tests point it elsewhere).

@@ -494,20 +494,11 @@ func (s store) setState(r *Record, st TxState, durable bool) error {
 // writeQuick creates path with data: no temp file, no fsync, never through
 // a symlink or into a FIFO.
 func writeQuick(path string, data []byte) error {
-	return writeQuickIno(path, func(uint64) []byte { return data })
-}
-
-// writeQuickIno is writeQuick with content that names the file's own inode.
-func writeQuickIno(path string, data func(ino uint64) []byte) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0o644)
 	if err != nil {
 		return err
 	}
-	var st unix.Stat_t
-	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
-		return errors.Join(err, f.Close())
-	}
-	_, werr := f.Write(data(st.Ino))
+	_, werr := f.Write(data)
 	return errors.Join(werr, f.Close())
 }
 
@@ -516,14 +507,8 @@ func writeQuickIno(path string, data func(ino uint64) []byte) error {
 // same directory ("." + name + ".tmp", so never a probe of /tmp), rename,
 // no fsync. A power loss may leave the old content or an empty file.
 func replaceQuick(path string, data []byte) error {
-	return replaceQuickIno(path, func(uint64) []byte { return data })
-}
-
-// replaceQuickIno is replaceQuick with content that names the inode the
-// file has at path afterwards (rename keeps it).
-func replaceQuickIno(path string, data func(ino uint64) []byte) error {
 	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
-	if err := writeQuickIno(tmp, data); err != nil {
+	if err := writeQuick(tmp, data); err != nil {
 		return err
 	}
 	if err := os.Rename(tmp, path); err != nil {
