@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make bench: tcptune's speed, measured side by side in one run, never asserted in tests.
 #  1. diff vs a hello-world Go binary vs procps `sysctl -n` of the same keys (host namespace, read-only):
-#     instructions with valgrind's callgrind (stable on a loaded machine), wall time with hyperfine.
+#     instructions with valgrind's callgrind (stable on a loaded machine), wall time with hyperfine and, run in
+#     turn, with bench/interleave.
 #  2. apply at 0, 1 and 50 transaction records and status at 0, 1, 10, 50 and 50 plus a crashed transaction,
 #     inside a private network namespace.
 #  3. doctor --once and apply --dry-run's restart list at 0, 10k, 50k and 100k established loopback
@@ -178,6 +179,7 @@ tmp=$(mktemp -d /var/tmp/tcptune-bench.XXXXXX) # on disk: the journal's fsync is
 trap 'rm -rf "$tmp"' EXIT
 CGO_ENABLED=0 go build -o "$tmp/hello" ./bench/hello
 CGO_ENABLED=0 go build -o "$tmp/floor" ./bench/floor
+go build -o "$tmp/interleave" ./bench/interleave
 CGO_ENABLED=0 go build -o "$tmp/connhold" ./bench/connhold
 
 keys=$(plan_json | awk '/"key":/ { gsub(/[",]/, "", $2); printf "%s ", $2 }')
@@ -235,6 +237,9 @@ w_diff=$(mean "$tmp/diff.json" 0); w_hello=$(mean "$tmp/diff.json" 1); w_sysctl=
 w_floor=$(mean "$tmp/diff.json" 3); w_version=$(mean "$tmp/diff.json" 4)
 m_diff=$(median "$tmp/diff.json" 0); m_hello=$(median "$tmp/diff.json" 1); m_sysctl=$(median "$tmp/diff.json" 2)
 m_floor=$(median "$tmp/diff.json" 3); m_version=$(median "$tmp/diff.json" 4)
+# The same commands again, run in turn (bench/interleave says why), RUNS * 3 rounds.
+mapfile -t inter < <("$tmp/interleave" "$((RUNS * 3))" "$tmp/hello" "$BIN diff $PROFILE" "$BIN version" "$tmp/floor")
+[ "${#inter[@]}" = 4 ] || die "bench/interleave printed ${#inter[@]} lines"
 ni() { awk -v k="$1" '$1 == k { print $2 }' "$tmp/ns-instr.txt"; }
 mkdir -p "$(dirname "$OUT")"
 {
@@ -255,8 +260,12 @@ mkdir -p "$(dirname "$OUT")"
   echo "| hello-world + cobra + yaml init (bench/floor) | $(mi "$i_floor") M | $(ratio "$i_floor" "$i_hello")x | $w_floor ms | $(ratio "$w_floor" "$w_hello")x | $(ratio "$w_floor" "$w_sysctl")x | $m_floor ms | $(ratio "$m_floor" "$m_hello")x |"
   echo "| \`tcptune version\` | $(mi "$i_version") M | $(ratio "$i_version" "$i_hello")x | $w_version ms | $(ratio "$w_version" "$w_hello")x | $(ratio "$w_version" "$w_sysctl")x | $m_version ms | $(ratio "$m_version" "$m_hello")x |"
   echo
-  echo "Targets (issue 15): diff within 1.5x of hello-world in wall time, within 3x in instructions. The median is the"
-  echo "steadier wall figure here: a loaded machine adds long runs to the mean."
+  echo "Run in turn instead (hello, diff, version, floor, hello, ...; $((RUNS * 3)) rounds, bench/interleave), median wall"
+  echo "vs hello-world: \`tcptune diff $PROFILE\` $(cut -d' ' -f2 <<<"${inter[1]}")x ($(cut -d' ' -f1 <<<"${inter[1]}") ms,"
+  echo "hello-world $(cut -d' ' -f1 <<<"${inter[0]}") ms), \`tcptune version\` $(cut -d' ' -f2 <<<"${inter[2]}")x, bench/floor $(cut -d' ' -f2 <<<"${inter[3]}")x."
+  echo
+  echo "Targets (issue 15): diff within 1.5x of hello-world in wall time, within 3x in instructions. The medians are the"
+  echo "steadier wall figures: a loaded machine adds long runs to the mean, and to whichever command runs while it lasts."
   echo "bench/floor is what every tcptune command initialises before its own code runs (the Go runtime, cobra and"
   echo "go.yaml.in/yaml/v3, as patched in third_party/ to compile no regexp at init): diff's own share is diff minus it."
   echo
