@@ -34,12 +34,14 @@ import (
 // Apply does not read the directory when the summary is current
 // (store.current): every change to the listing (a record, a mark, a
 // prune) first marks the summary stale (staleSummary), and the summary is
-// rewritten last, naming the boot it was written in, with its mtime set
-// to the directory's. So a summary of this boot with the directory's
-// mtime is the listing: a crash (the summary left stale), a power loss
-// (another boot: what was not fsync'd may be lost), or any other writer
-// in tx/ (the directory's mtime moves: an older tcptune, a hand edit)
-// sends apply back to the listing.
+// rewritten last, naming the boot it was written in and a nonce (also in
+// its user.tcptune.summary attribute), with its mtime set to the
+// directory's. So a summary of this boot, with its nonce and the
+// directory's mtime, is the listing: a crash (the summary left stale), a
+// power loss (another boot: what was not fsync'd may be lost), any other
+// writer in tx/ (the directory's mtime moves: an older tcptune, a hand
+// edit) or a summary another writer put there (no attribute) sends apply
+// back to the listing.
 //
 // The file is lines of text, so that apply reads and rewrites it without
 // a JSON decode (which would grow with what it holds):
@@ -47,6 +49,7 @@ import (
 //	tcptune status summary 4
 //	B <boot id>                                the boot that wrote it
 //	O <n>                                      unfinished transactions listed
+//	N <nonce>                                  as in its user.tcptune.summary xattr
 //	K <size> <mtime s> <ns> <where> <persist> <key>...   the baseline (baseFacts)
 //	A <transaction> <key> <expected value>     a key in effect
 //	C <CorruptRecord as JSON>                  a corrupt record
