@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -502,17 +501,12 @@ func (s store) writeSummary(sm *summary) error {
 		sm.boot = "-" // never current
 	}
 	sm.nonce = strconv.FormatUint(rand.Uint64(), 16)
-	tmp := filepath.Join(s.txDir(), "."+filepath.Base(s.summaryPath())+".tmp")
-	if err := writeQuick(tmp, sm.encode()); err != nil {
+	if err := replaceQuick(s.summaryPath(), sm.encode()); err != nil {
 		return fmt.Errorf("write status summary: %w", err)
 	}
-	// Without the attribute (a file system without user xattrs) the summary
-	// is never current: apply and status list the directory, as before.
-	_ = unix.Lsetxattr(tmp, summaryXattr, []byte(sm.nonce), 0)
-	if err := os.Rename(tmp, s.summaryPath()); err != nil {
-		_ = os.Remove(tmp)
-		return fmt.Errorf("write status summary: %w", err)
-	}
+	// Without the attribute (a file system without user xattrs, or until
+	// it is set) the summary is not current: apply lists the directory.
+	_ = unix.Lsetxattr(s.summaryPath(), summaryXattr, []byte(sm.nonce), 0)
 	var dir unix.Stat_t
 	if err := unix.Stat(s.txDir(), &dir); err != nil {
 		return fmt.Errorf("write status summary: %w", err)

@@ -67,13 +67,24 @@ func readListeners() ([]Listener, error) {
 		return out, nil
 	case errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.EINVAL):
 		return readListenersByFamily()
-	case errors.Is(err, unix.ENOENT):
-		return nil, fmt.Errorf("inet_diag dump of listeners: this kernel has no TCP socket diagnostics (CONFIG_INET_DIAG, the tcp_diag module): %w", err)
-	case errors.Is(err, unix.EAFNOSUPPORT):
-		return nil, fmt.Errorf("inet_diag dump of listeners: netlink sockets are not allowed here (RestrictAddressFamilies= lacks AF_NETLINK?): %w", err)
 	default:
-		return nil, fmt.Errorf("inet_diag dump of listeners: %w", err)
+		return nil, listenerErr("listeners", err)
 	}
+}
+
+// listenerErr says what a failed listener dump means. ENOENT (no inet_diag
+// for IPv4: a kernel without CONFIG_INET_DIAG or tcp_diag) and EAFNOSUPPORT
+// (socket(AF_NETLINK) refused by a sandbox: systemd's
+// RestrictAddressFamilies=, seccomp) are "could not tell", never "no
+// listeners".
+func listenerErr(what string, err error) error {
+	switch {
+	case errors.Is(err, unix.ENOENT):
+		return fmt.Errorf("inet_diag dump of %s: this kernel has no TCP socket diagnostics (CONFIG_INET_DIAG, the tcp_diag module): %w", what, err)
+	case errors.Is(err, unix.EAFNOSUPPORT):
+		return fmt.Errorf("inet_diag dump of %s: netlink sockets are not allowed here (RestrictAddressFamilies= lacks AF_NETLINK?): %w", what, err)
+	}
+	return fmt.Errorf("inet_diag dump of %s: %w", what, err)
 }
 
 // readListenersByFamily is readListeners with one SOCK_DIAG_BY_FAMILY
@@ -85,19 +96,8 @@ func readListenersByFamily() ([]Listener, error) {
 		if errors.Is(err, unix.ENOENT) && fam == unix.AF_INET6 {
 			continue // no IPv6 in this kernel: sock_diag has no handler for it, and there is no IPv6 listener
 		}
-		if errors.Is(err, unix.ENOENT) {
-			// No inet_diag for IPv4: a kernel without CONFIG_INET_DIAG or
-			// tcp_diag. That is "could not tell", never "no listeners".
-			return nil, fmt.Errorf("inet_diag dump of %s listeners: this kernel has no TCP socket diagnostics (CONFIG_INET_DIAG, the tcp_diag module): %w", familyName(fam), err)
-		}
-		if errors.Is(err, unix.EAFNOSUPPORT) {
-			// socket(AF_NETLINK) itself was refused: a sandbox
-			// (systemd's RestrictAddressFamilies=, seccomp). That is
-			// "could not tell", never "no listeners".
-			return nil, fmt.Errorf("inet_diag dump of %s listeners: netlink sockets are not allowed here (RestrictAddressFamilies= lacks AF_NETLINK?): %w", familyName(fam), err)
-		}
 		if err != nil {
-			return nil, fmt.Errorf("inet_diag dump of %s listeners: %w", familyName(fam), err)
+			return nil, listenerErr(familyName(fam)+" listeners", err)
 		}
 		out = append(out, ls...)
 	}

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/tcptune/tcptune/internal/safefile"
 )
 
 // Environment set by Exec for the process it starts.
@@ -138,7 +140,7 @@ func Entered() (string, error) {
 // instructions, on every run, for two variables that are almost never set.
 // Without /proc it asks os.Getenv.
 func execEnv(a, b string) (string, string) {
-	block, err := readEnviron(procRoot + "/self/environ")
+	block, err := safefile.ReadFile(procRoot+"/self/environ", maxEnviron, safefile.FollowLinks)
 	if err != nil {
 		return os.Getenv(a), os.Getenv(b)
 	}
@@ -148,34 +150,6 @@ func execEnv(a, b string) (string, string) {
 // maxEnviron bounds the environment block read: the kernel caps argv and
 // envp together at a quarter of the stack limit (ARG_MAX), 2 MiB by default.
 const maxEnviron = 8 << 20
-
-func readEnviron(path string) ([]byte, error) {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer unix.Close(fd)
-	b := make([]byte, 0, 4096)
-	for {
-		if len(b) == cap(b) {
-			if len(b) >= maxEnviron {
-				return nil, errors.New("environment block too large")
-			}
-			b = slices.Grow(b, cap(b))
-		}
-		n, err := unix.Read(fd, b[len(b):cap(b)])
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		if n == 0 {
-			return b, nil
-		}
-		b = b[:len(b)+n]
-	}
-}
 
 // envValue finds name's value in a NUL-separated environment block; the
 // first entry wins, as in os.Getenv.

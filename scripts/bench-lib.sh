@@ -22,7 +22,8 @@ instr() {
 }
 
 # mean FILE [N]: hyperfine's mean of command N (0-based, default 0) in ms; median FILE [N]: its median.
-mean() { python3 -c 'import json,sys; print("%.2f" % (json.load(open(sys.argv[1]))["results"][int(sys.argv[2])]["mean"]*1000))' "$1" "${2:-0}"; }
-median() { python3 -c 'import json,sys; print("%.2f" % (json.load(open(sys.argv[1]))["results"][int(sys.argv[2])]["median"]*1000))' "$1" "${2:-0}"; }
+hstat() { python3 -c 'import json,sys; print("%.2f" % (json.load(open(sys.argv[1]))["results"][int(sys.argv[2])][sys.argv[3]]*1000))' "$1" "${2:-0}" "$3"; }
+mean() { hstat "$1" "${2:-0}" mean; }
+median() { hstat "$1" "${2:-0}" median; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b }'; }
 mi() { awk -v a="$1" 'BEGIN { if (a == "-") print "-"; else printf "%.2f", a / 1e6 }'; }

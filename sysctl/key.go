@@ -151,21 +151,8 @@ var keyByte = [256]bool{
 // written in Go (the kernel catalog, the generated built-in profiles,
 // package-level keys): it does no work at run time, so start-up does not
 // parse keys no command asks for. name must be canonical and path its
-// /proc/sys path; tests hold every Known key to ParseKey (KnownChecked).
+// /proc/sys path; TestKnownKeysAreParseKeys holds every Known key to ParseKey.
 func Known(name, path string) Key { return Key{path: path, name: name} }
-
-// KnownChecked reports whether k is exactly what ParseKey makes of its name:
-// for the tests of tables that use Known.
-func KnownChecked(k Key) error {
-	p, err := ParseKey(k.name)
-	if err != nil {
-		return err
-	}
-	if p != k {
-		return fmt.Errorf("%w: Known(%q, %q) is not ParseKey's (%q, %q)", ErrBadKey, k.name, k.path, p.name, p.path)
-	}
-	return nil
-}
 
 // MustKey is ParseKey for names known at compile time; it panics on error.
 func MustKey(s string) Key {

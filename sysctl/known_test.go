@@ -1,6 +1,7 @@
 package sysctl
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -48,7 +49,7 @@ func TestKnownKeysAreParseKeys(t *testing.T) {
 				t.Errorf("%s:%d: Known needs two string literals, so this test can check them", path, line)
 				continue
 			}
-			if err := KnownChecked(Known(m[1], m[2])); err != nil {
+			if err := knownChecked(Known(m[1], m[2])); err != nil {
 				t.Errorf("%s:%d: %v", path, line, err)
 			}
 			checked++
@@ -64,10 +65,10 @@ func TestKnownKeysAreParseKeys(t *testing.T) {
 }
 
 func TestKnownChecked(t *testing.T) {
-	if err := KnownChecked(Known("net.core.somaxconn", "net/core/somaxconn")); err != nil {
+	if err := knownChecked(Known("net.core.somaxconn", "net/core/somaxconn")); err != nil {
 		t.Fatal(err)
 	}
-	if err := KnownChecked(Known("net.ipv4.conf.eth0/100.rp_filter", "net/ipv4/conf/eth0.100/rp_filter")); err != nil {
+	if err := knownChecked(Known("net.ipv4.conf.eth0/100.rp_filter", "net/ipv4/conf/eth0.100/rp_filter")); err != nil {
 		t.Fatal(err)
 	}
 	for _, k := range []Key{
@@ -75,8 +76,21 @@ func TestKnownChecked(t *testing.T) {
 		Known("net.core..somaxconn", "net/core//somaxconn"), // not a key
 		Known("net.ipv4.conf.eth0/100.rp_filter", "net/ipv4/conf/eth0/100/rp_filter"),
 	} {
-		if err := KnownChecked(k); err == nil {
-			t.Errorf("KnownChecked(%q, %q) = nil, want an error", k.name, k.path)
+		if err := knownChecked(k); err == nil {
+			t.Errorf("knownChecked(%q, %q) = nil, want an error", k.name, k.path)
 		}
 	}
+}
+
+// knownChecked reports whether k is exactly what ParseKey makes of its name:
+// the check TestKnownKeysAreParseKeys makes of every Known call.
+func knownChecked(k Key) error {
+	p, err := ParseKey(k.name)
+	if err != nil {
+		return err
+	}
+	if p != k {
+		return fmt.Errorf("%w: Known(%q, %q) is not ParseKey's (%q, %q)", ErrBadKey, k.name, k.path, p.name, p.path)
+	}
+	return nil
 }
