@@ -2,7 +2,10 @@ package validate
 
 import (
 	"bytes"
+	"fmt"
+	"math/rand/v2"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -172,6 +175,61 @@ func TestDistance(t *testing.T) {
 	}{{"", "", 0}, {"abc", "", 3}, {"kitten", "sitting", 3}, {"reuse", "reuze", 1}, {"ab", "ba", 2}} {
 		if got := distance(c.a, c.b); got != c.d {
 			t.Errorf("distance(%q, %q) = %d, want %d", c.a, c.b, got, c.d)
+		}
+	}
+}
+
+// TestPortsEqualBitmap: the interval arithmetic of overlap and
+// canonicalPorts answers what a 65536-port bitmap (the kernel's form, and
+// what these functions used before) answers, on random lists that overlap,
+// touch and nest, including ports 0 and 65535.
+func TestPortsEqualBitmap(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(1, 2))
+	for i := 0; i < 2000; i++ {
+		var rs []portRange
+		for j := rnd.IntN(6); j > 0; j-- {
+			lo := rnd.IntN(65536)
+			if rnd.IntN(4) == 0 {
+				lo = []int{0, 65535, 9000, 9001}[rnd.IntN(4)]
+			}
+			hi := min(65535, lo+rnd.IntN(3)*rnd.IntN(2000))
+			rs = append(rs, portRange{lo, hi})
+		}
+		var in [65536]bool
+		for _, r := range rs {
+			for p := r.Lo; p <= r.Hi; p++ {
+				in[p] = true
+			}
+		}
+		var parts []string
+		for p := 0; p < len(in); p++ {
+			if !in[p] {
+				continue
+			}
+			q := p
+			for q+1 < len(in) && in[q+1] {
+				q++
+			}
+			if q == p {
+				parts = append(parts, strconv.Itoa(p))
+			} else {
+				parts = append(parts, fmt.Sprintf("%d-%d", p, q))
+			}
+			p = q
+		}
+		if got, want := canonicalPorts(rs), strings.Join(parts, ","); got != want {
+			t.Fatalf("canonicalPorts(%v) = %q, bitmap says %q", rs, got, want)
+		}
+		lo := rnd.IntN(65536)
+		hi := min(65535, lo+rnd.IntN(30000))
+		want := 0
+		for p := lo; p <= hi; p++ {
+			if in[p] {
+				want++
+			}
+		}
+		if got := overlap(rs, lo, hi); got != want {
+			t.Fatalf("overlap(%v, %d, %d) = %d, bitmap says %d", rs, lo, hi, got, want)
 		}
 	}
 }

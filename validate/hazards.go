@@ -74,7 +74,15 @@ func (c *checker) portHazards() {
 	if !ok {
 		return
 	}
-	reserved := func(p int) bool { return overlap(rs, p, p) == 1 }
+	merged := mergePorts(rs)
+	reserved := func(p int) bool {
+		for _, r := range merged {
+			if p >= r.Lo && p <= r.Hi {
+				return true
+			}
+		}
+		return false
+	}
 	var hit []Listener
 	seen := map[int]bool{}
 	kubelet := false

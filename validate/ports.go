@@ -1,7 +1,9 @@
 package validate
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -56,17 +58,33 @@ func parsePort(s string) (int, error) {
 	return n, nil
 }
 
+// mergePorts returns rs as the kernel holds them: ascending, with
+// overlapping and adjacent ranges merged. Interval arithmetic, not a
+// 65536-entry bitmap: a bitmap on the stack is 64 KiB to clear on every call
+// and made every caller's frame that large.
+func mergePorts(rs []portRange) []portRange {
+	if len(rs) == 0 {
+		return nil
+	}
+	s := slices.Clone(rs)
+	slices.SortFunc(s, func(a, b portRange) int { return cmp.Compare(a.Lo, b.Lo) })
+	out := s[:1]
+	for _, r := range s[1:] {
+		last := &out[len(out)-1]
+		if r.Lo <= last.Hi+1 {
+			last.Hi = max(last.Hi, r.Hi)
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
 // overlap counts the distinct ports of rs inside [lo, hi].
 func overlap(rs []portRange, lo, hi int) int {
-	var in [65536]bool
 	n := 0
-	for _, r := range rs {
-		for p := max(r.Lo, lo); p <= min(r.Hi, hi); p++ {
-			if !in[p] {
-				in[p] = true
-				n++
-			}
-		}
+	for _, r := range mergePorts(rs) {
+		n += max(0, min(r.Hi, hi)-max(r.Lo, lo)+1)
 	}
 	return n
 }
@@ -74,27 +92,16 @@ func overlap(rs []portRange, lo, hi int) int {
 // canonicalPorts renders rs as the kernel prints the bitmap: ascending,
 // overlapping and adjacent ranges merged.
 func canonicalPorts(rs []portRange) string {
-	var in [65536]bool
-	for _, r := range rs {
-		for p := r.Lo; p <= r.Hi; p++ {
-			in[p] = true
+	var b []byte
+	for i, r := range mergePorts(rs) {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, int64(r.Lo), 10)
+		if r.Hi != r.Lo {
+			b = append(b, '-')
+			b = strconv.AppendInt(b, int64(r.Hi), 10)
 		}
 	}
-	var parts []string
-	for p := 0; p < len(in); p++ {
-		if !in[p] {
-			continue
-		}
-		q := p
-		for q+1 < len(in) && in[q+1] {
-			q++
-		}
-		if q == p {
-			parts = append(parts, strconv.Itoa(p))
-		} else {
-			parts = append(parts, fmt.Sprintf("%d-%d", p, q))
-		}
-		p = q
-	}
-	return strings.Join(parts, ",")
+	return string(b)
 }
