@@ -226,8 +226,26 @@ func (d ShellCompDirective) string() string {
 	return strings.Join(directives, ", ")
 }
 
+// callsCompleteCmd reports whether an argument is the completion command's
+// name or alias.
+func callsCompleteCmd(args []string) bool {
+	for _, a := range args {
+		if a == ShellCompRequestCmd || a == ShellCompNoDescRequestCmd {
+			return true
+		}
+	}
+	return false
+}
+
 // initCompleteCmd adds a special hidden command that can be used to request custom completions.
 func (c *Command) initCompleteCmd(args []string) {
+	// Without prefix or case-insensitive matching, the Find below returns
+	// the completion command only for an argument equal to its name or
+	// alias: with none, it is not being called, and building it and then
+	// looking up the whole command line (Find) is skipped.
+	if !EnablePrefixMatching && !EnableCaseInsensitive && !callsCompleteCmd(args) {
+		return
+	}
 	completeCmd := &Command{
 		Use:                   fmt.Sprintf("%s [command-line]", ShellCompRequestCmd),
 		Aliases:               []string{ShellCompNoDescRequestCmd},
