@@ -1,6 +1,7 @@
 package netns
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -156,7 +157,7 @@ const maxEnviron = 8 << 20
 func envValue(block []byte, name string) string {
 	for len(block) > 0 {
 		entry := block
-		if i := slices.Index(block, 0); i >= 0 {
+		if i := bytes.IndexByte(block, 0); i >= 0 { // bytes: vectorised; slices.Index is a byte loop
 			entry, block = block[:i], block[i+1:]
 		} else {
 			block = nil
