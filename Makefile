@@ -27,12 +27,14 @@ REQUIRE_NETNS := $(shell [ "$$(id -u)" = 0 ] && echo 1 || echo 0)
 all: build
 
 # Static (CGO_ENABLED=0): no ld.so or libc start-up on every diff and apply (make bench); the .deb ships it.
+# GOEXPERIMENT from scripts/goexperiment (it says why): the collector of Go before 1.26, fewer page faults.
+GOEXP    := $(shell sh scripts/goexperiment $(GO))
 # tcptune-ext is the same main with -tags tcptune_ext: every command, the labs and the BPF tracer
 # (cilium/ebpf) included; tcptune leaves those out and runs tcptune-ext for them (internal/cli/ext.go).
 EXT_TAGS := tcptune_ext
 build:
-	CGO_ENABLED=0 $(GO) build -ldflags "$(LDFLAGS)" -o bin/tcptune ./cmd/tcptune
-	CGO_ENABLED=0 $(GO) build -tags $(EXT_TAGS) -ldflags "$(LDFLAGS)" -o bin/tcptune-ext ./cmd/tcptune
+	CGO_ENABLED=0 GOEXPERIMENT=$(GOEXP) $(GO) build -ldflags "$(LDFLAGS)" -o bin/tcptune ./cmd/tcptune
+	CGO_ENABLED=0 GOEXPERIMENT=$(GOEXP) $(GO) build -tags $(EXT_TAGS) -ldflags "$(LDFLAGS)" -o bin/tcptune-ext ./cmd/tcptune
 
 lint:
 	$(GO) vet ./...

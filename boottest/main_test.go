@@ -144,11 +144,16 @@ func buildDeb(ctx context.Context, version, dst string) error {
 	// Static, as make build and the .deb ship it (build-deb.sh refuses a cgo
 	// build), and the test build: TestCrashAtBoot SIGKILLs an apply paused by
 	// the TCPTUNE_TEST_PAUSE_AFTER_WRITE hook, which the shipped binary lacks.
-	if err := run("env", "CGO_ENABLED=0", "go", "build", "-tags", "tcptune_testhooks", "-ldflags", "-X github.com/tcptune/tcptune/internal/cli.Version="+version,
+	goexp, err := exec.Command("sh", "../scripts/goexperiment").Output() // make build's GOEXPERIMENT, which build-deb.sh checks
+	if err != nil {
+		return fmt.Errorf("scripts/goexperiment: %w", err)
+	}
+	gx := "GOEXPERIMENT=" + strings.TrimSpace(string(goexp))
+	if err := run("env", "CGO_ENABLED=0", gx, "go", "build", "-tags", "tcptune_testhooks", "-ldflags", "-X github.com/tcptune/tcptune/internal/cli.Version="+version,
 		"-o", bin, "./cmd/tcptune"); err != nil {
 		return err
 	}
-	if err := run("env", "CGO_ENABLED=0", "go", "build", "-tags", "tcptune_testhooks tcptune_ext", "-ldflags", "-X github.com/tcptune/tcptune/internal/cli.Version="+version,
+	if err := run("env", "CGO_ENABLED=0", gx, "go", "build", "-tags", "tcptune_testhooks tcptune_ext", "-ldflags", "-X github.com/tcptune/tcptune/internal/cli.Version="+version,
 		"-o", filepath.Join(tmp, "tcptune-ext"), "./cmd/tcptune"); err != nil {
 		return err
 	}

@@ -25,6 +25,11 @@ for b in "$bin" "$ext"; do
 		echo "build-deb.sh: $b is not a static build; build it with CGO_ENABLED=0 (make build)" >&2
 		exit 1
 	fi
+	goexp=$(sh scripts/goexperiment)
+	if [ -n "$goexp" ] && ! go version -m "$b" | grep -q "GOEXPERIMENT=$goexp"; then
+		echo "build-deb.sh: $b is not built with GOEXPERIMENT=$goexp (scripts/goexperiment says why; make build)" >&2
+		exit 1
+	fi
 done
 if ! go version -m "$ext" | grep -q -- '-tags=.*tcptune_ext'; then
 	echo "build-deb.sh: $ext is not a tcptune-ext build (go build -tags tcptune_ext)" >&2

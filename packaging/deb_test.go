@@ -57,8 +57,18 @@ func TestDeb(t *testing.T) {
 	if _, err := exec.Command("./build-deb.sh", bin, out, "1.2.3~test").CombinedOutput(); err == nil && cgoOn(t) {
 		t.Fatal("build-deb.sh packaged a dynamically linked binary; want it refused")
 	}
+	// Built as make build builds them: static, with scripts/goexperiment's
+	// GOEXPERIMENT; without it (when the toolchain has it) the package is refused.
+	goexp := strings.TrimSpace(sh(t, "sh", "../scripts/goexperiment"))
 	sh(t, "env", "CGO_ENABLED=0", "go", "build", "-o", bin, "github.com/tcptune/tcptune/cmd/tcptune")
 	sh(t, "env", "CGO_ENABLED=0", "go", "build", "-tags", "tcptune_ext", "-o", filepath.Join(filepath.Dir(bin), "tcptune-ext"), "github.com/tcptune/tcptune/cmd/tcptune")
+	if goexp != "" {
+		if b, err := exec.Command("./build-deb.sh", bin, out, "1.2.3~test").CombinedOutput(); err == nil || !strings.Contains(string(b), "GOEXPERIMENT="+goexp) {
+			t.Fatalf("build-deb.sh packaged a binary built without GOEXPERIMENT=%s (err %v): %s", goexp, err, b)
+		}
+		sh(t, "env", "CGO_ENABLED=0", "GOEXPERIMENT="+goexp, "go", "build", "-o", bin, "github.com/tcptune/tcptune/cmd/tcptune")
+		sh(t, "env", "CGO_ENABLED=0", "GOEXPERIMENT="+goexp, "go", "build", "-tags", "tcptune_ext", "-o", filepath.Join(filepath.Dir(bin), "tcptune-ext"), "github.com/tcptune/tcptune/cmd/tcptune")
+	}
 	sh(t, "./build-deb.sh", bin, out, "1.2.3~test")
 	debs, _ := filepath.Glob(filepath.Join(out, "*.deb"))
 	if len(debs) != 1 {
