@@ -39,8 +39,8 @@ build:
 lint:
 	$(GO) vet ./...
 	$(GO) vet -tags $(EXT_TAGS) ./...
-	@if $(GO) list -deps ./cmd/tcptune | grep -qx 'github.com/cilium/ebpf\|github.com/tcptune/tcptune/lab'; then \
-	  echo "bin/tcptune links cilium/ebpf or the labs: they belong in tcptune-ext (-tags $(EXT_TAGS))"; exit 1; fi
+	@if $(GO) list -deps ./cmd/tcptune | grep -qx 'github.com/cilium/ebpf\|github.com/tcptune/tcptune/lab\|github.com/godbus/dbus/v5'; then \
+	  echo "bin/tcptune links cilium/ebpf, the labs or D-Bus: they belong in tcptune-ext (-tags $(EXT_TAGS))"; exit 1; fi
 	@$(GO) mod tidy -diff || { echo "go.mod/go.sum not tidy: run 'go mod tidy'"; exit 1; }
 	GO=$(GO) scripts/third-party.sh --check
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

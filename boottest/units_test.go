@@ -33,6 +33,11 @@ func TestUnitsThroughDBus(t *testing.T) {
 		if p := unitProps(t, m, u, "UnitFileState", "FragmentPath"); p["UnitFileState"] != "enabled" || p["FragmentPath"] != "/etc/systemd/system/"+u {
 			t.Errorf("%s after install: %v", u, p)
 		}
+		// /usr/bin/tcptune has no D-Bus and ran /usr/lib/tcptune/tcptune-ext
+		// for this; the units must still start tcptune itself.
+		if p := unitProps(t, m, u, "ExecStart"); !strings.Contains(p["ExecStart"], "path=/usr/bin/tcptune ;") {
+			t.Errorf("%s: ExecStart %q, want /usr/bin/tcptune", u, p["ExecStart"])
+		}
 	}
 
 	reboot(t, m)

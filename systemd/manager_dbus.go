@@ -1,3 +1,11 @@
+//go:build tcptune_ext
+
+// D-Bus is the companion's (tcptune-ext's): godbus and go-systemd's dbus
+// package stay out of the tcptune binary, which every diff and apply starts
+// (make bench). tcptune's systemd install and uninstall run the companion
+// when systemd is PID 1 (internal/cli/systemd.go); manager_core.go is the
+// other builds' side.
+
 package systemd
 
 import (

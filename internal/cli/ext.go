@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"syscall"
 )
 
@@ -35,8 +36,9 @@ func extCandidates() []string {
 }
 
 // execExt replaces this process with the companion, given the arguments
-// tcptune was run with. what names the feature, for the error.
-func execExt(g *Globals, what string) error {
+// tcptune was run with and then extra (inserted before a "--", so they stay
+// flags). what names the feature, for the error.
+func execExt(g *Globals, what string, extra ...string) error {
 	// In-process callers (tests) would be replaced by execve, their output
 	// streams lost: the companion runs only from the tcptune binary.
 	if faults.noReexec || g.Stdout != os.Stdout || g.Stderr != os.Stderr {
@@ -49,7 +51,7 @@ func execExt(g *Globals, what string) error {
 		if err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
 			continue
 		}
-		err = syscall.Exec(p, append([]string{p}, g.args...), os.Environ())
+		err = syscall.Exec(p, append([]string{p}, extArgs(g.args, extra)...), os.Environ())
 		return withHint(fmt.Errorf("%s: running %s: %w", what, p, err), "check that %s is an executable tcptune-ext of this version", p)
 	}
 	if len(tried) == 0 {
@@ -57,4 +59,14 @@ func execExt(g *Globals, what string) error {
 	}
 	return withHint(fmt.Errorf("%s needs %s, which is not installed (looked for %v)", what, ExtName, tried),
 		"'make build' puts it in bin/ next to tcptune and 'make install' installs both; or set %s to its path; from a checkout, 'go run -tags tcptune_ext ./cmd/tcptune' has it built in", extEnv)
+}
+
+// extArgs is args with extra added as flags: before the first "--", after
+// which every argument is positional.
+func extArgs(args, extra []string) []string {
+	i := slices.Index(args, "--")
+	if i < 0 {
+		i = len(args)
+	}
+	return slices.Concat(args[:i], extra, args[i:])
 }

@@ -27,7 +27,8 @@ systemd-sysctl.service that re-applies and verifies the profiles at boot (so a
 later sysctl.d file cannot silently win), and tcptune-reconcile.service
 (Type=notify, with a watchdog) that keeps them applied. When systemd runs as
 PID 1 and --unit-dir is the default, it reloads systemd and enables the units
-over D-Bus; otherwise it writes the files and prints the systemctl commands.
+over D-Bus (through tcptune-ext, the companion binary, which has D-Bus;
+uninstall too); otherwise it writes the files and prints the systemctl commands.
 
 'audit' prints the audit trail of applies, rollbacks, persists and reconcile
 corrections kept in --state-dir (the journal has the same records:
@@ -110,6 +111,10 @@ func (o *systemdInstallOptions) Validate() error {
 
 // Run installs through systemd.Install and prints what it did.
 func (o *systemdInstallOptions) Run(ctx context.Context) error {
+	if companionManages(o.unitDir) {
+		// The units must start this binary, not the companion.
+		return execExt(o.g, "systemd install (D-Bus)", "--binary", o.binary)
+	}
 	res, err := systemd.Install(ctx, systemd.InstallOptions{Config: o.config, UnitDir: o.unitDir, Start: o.now})
 	switch {
 	case err != nil && len(res.Units) == 0:
@@ -187,6 +192,9 @@ func (o *systemdUninstallOptions) Complete(*cobra.Command, []string) error { ret
 func (o *systemdUninstallOptions) Validate() error                         { return nil }
 
 func (o *systemdUninstallOptions) Run(ctx context.Context) error {
+	if companionManages(o.unitDir) {
+		return execExt(o.g, "systemd uninstall (D-Bus)")
+	}
 	res, err := systemd.Uninstall(ctx, o.unitDir, nil)
 	if err != nil {
 		return withHint(err, "run: systemctl disable --now %s %s", systemd.ReconcileUnit, systemd.ApplyUnit)
@@ -316,4 +324,12 @@ func dash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// companionManages reports whether this run must talk to systemd over D-Bus
+// (the real unit directory, systemd PID 1) in a build without it: the
+// tcptune binary leaves D-Bus to tcptune-ext (systemd/manager_dbus.go), and
+// runs it with the same arguments before writing anything.
+func companionManages(unitDir string) bool {
+	return !extBuilt && unitDir == systemd.DefaultUnitDir && systemd.Booted()
 }
