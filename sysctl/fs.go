@@ -107,11 +107,16 @@ func (f *FS) Read(k Key) (Value, error) {
 		return "", err
 	}
 	defer r.Close()
-	file, err := r.Open(k.Path())
+	// O_NONBLOCK: a FIFO under another root would block open(2) until a
+	// writer came; it, a device or a socket is refused before any read.
+	file, err := r.OpenFile(k.Path(), os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return "", f.classify("read", k, r, err)
 	}
 	defer file.Close()
+	if err := f.notRegular("read", k, file); err != nil {
+		return "", err
+	}
 	b, err := io.ReadAll(io.LimitReader(file, 1<<20))
 	if err != nil {
 		return "", f.classify("read", k, r, err)
@@ -140,9 +145,14 @@ func (f *FS) Write(k Key, v Value) error {
 		return err
 	}
 	// No O_CREATE: a missing key is ErrNotPresent, never a new file.
-	file, err := r.OpenFile(k.Path(), os.O_WRONLY|os.O_TRUNC, 0)
+	// O_NONBLOCK, as in Read: never wait for a FIFO's reader.
+	file, err := r.OpenFile(k.Path(), os.O_WRONLY|os.O_TRUNC|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return f.classify("write", k, r, err)
+	}
+	if err := f.notRegular("write", k, file); err != nil {
+		file.Close()
+		return err
 	}
 	// One write call: procfs parses the whole value from a single write.
 	_, werr := file.Write([]byte(string(v) + "\n"))
@@ -179,7 +189,7 @@ func (f *FS) Exists(k Key) (bool, error) {
 // Writable reports whether k exists and looks writable: its mode has a write
 // bit. It does not write; the kernel may still refuse a value.
 func (f *FS) Writable(k Key) error {
-	if mode, isAbsent, ok := f.modeFast(k); ok && !isAbsent && mode&unix.S_IFMT != unix.S_IFDIR && mode&0o222 != 0 {
+	if mode, isAbsent, ok := f.modeFast(k); ok && !isAbsent && mode&unix.S_IFMT == unix.S_IFREG && mode&0o222 != 0 {
 		return nil // the common answer; every other one (and its message) is checkWritable's
 	}
 	r, err := f.open()
@@ -199,6 +209,9 @@ func (f *FS) checkWritable(op string, k Key, r *os.Root) error {
 	}
 	if st.IsDir() {
 		return &Error{Op: op, Key: k, Path: f.FullPath(k), Class: ErrNotPresent, Err: errors.New("is a directory")}
+	}
+	if !st.Mode().IsRegular() {
+		return f.notRegularErr(op, k, st.Mode())
 	}
 	if st.Mode().Perm()&0o222 == 0 {
 		return &Error{Op: op, Key: k, Path: f.FullPath(k), Class: ErrReadOnly, Err: fmt.Errorf("mode %v", st.Mode().Perm())}
@@ -243,8 +256,36 @@ func (f *FS) List(prefix Key) ([]Key, error) {
 	return keys, nil
 }
 
+// notRegular refuses an open key that is not a regular file: the kernel's
+// /proc/sys holds only files and directories, so under another root a FIFO,
+// device or socket is a broken tree, not a key.
+func (f *FS) notRegular(op string, k Key, file *os.File) error {
+	st, err := file.Stat()
+	if err != nil {
+		return &Error{Op: op, Key: k, Path: f.FullPath(k), Err: err}
+	}
+	if st.Mode().IsRegular() {
+		return nil
+	}
+	if st.IsDir() {
+		return &Error{Op: op, Key: k, Path: f.FullPath(k), Class: ErrNotPresent, Err: errors.New("is a directory")}
+	}
+	return f.notRegularErr(op, k, st.Mode())
+}
+
+func (f *FS) notRegularErr(op string, k Key, mode fs.FileMode) error {
+	return &Error{Op: op, Key: k, Path: f.FullPath(k), Err: fmt.Errorf("not a regular file (%v): a sysctl is a file under the root", mode.Type())}
+}
+
 // classify maps an OS error to one of the error classes.
 func (f *FS) classify(op string, k Key, r *os.Root, err error) error {
+	// A socket fails open(2) with ENXIO, as a FIFO's O_WRONLY|O_NONBLOCK
+	// open does without a reader: say what the file is.
+	if errors.Is(err, syscall.ENXIO) {
+		if st, serr := r.Lstat(k.Path()); serr == nil && !st.Mode().IsRegular() && !st.IsDir() {
+			return f.notRegularErr(op, k, st.Mode())
+		}
+	}
 	e := &Error{Op: op, Key: k, Path: f.FullPath(k), Err: err}
 	var errno syscall.Errno
 	switch {

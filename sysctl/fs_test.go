@@ -3,10 +3,13 @@ package sysctl
 import (
 	"errors"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -133,5 +136,46 @@ func TestClassifyErrno(t *testing.T) {
 		if !errors.Is(err, errno) {
 			t.Errorf("classify(%v) lost the errno", errno)
 		}
+	}
+}
+
+// TestNonRegularKeysRefused: under another root a key may be a FIFO (whose
+// open would wait for a writer, or a reader, forever) or a socket. Read,
+// Write and Writable refuse them with an error naming the key and the file
+// type, and never block.
+func TestNonRegularKeysRefused(t *testing.T) {
+	root := fakeRoot(t, map[string]string{"net/core/rmem_max": "1\n"})
+	fifo := filepath.Join(root, "net/core/somaxconn")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	sock := filepath.Join(root, "net/core/wmem_max")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Skipf("unix socket: %v", err)
+	}
+	defer l.Close()
+	f := NewFS(root)
+	for _, name := range []string{"net.core.somaxconn", "net.core.wmem_max"} {
+		k := MustKey(name)
+		done := make(chan []error, 1)
+		go func() {
+			_, rerr := f.Read(k)
+			done <- []error{rerr, f.Write(k, "65535"), f.Writable(k)}
+		}()
+		select {
+		case errs := <-done:
+			for i, err := range errs {
+				op := []string{"Read", "Write", "Writable"}[i]
+				if err == nil || !strings.Contains(err.Error(), name) || !strings.Contains(err.Error(), "not a regular file") {
+					t.Errorf("%s(%s) = %v, want a not-a-regular-file error naming the key", op, name, err)
+				}
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: Read, Write or Writable blocked on a non-regular file", name)
+		}
+	}
+	if v, err := f.Read(MustKey("net.core.rmem_max")); err != nil || v != "1" {
+		t.Errorf("the regular key next to them: %q, %v", v, err)
 	}
 }
