@@ -191,6 +191,8 @@ BIN=$tmp/bin/tcptune
 goexp=$(go version -m "$BIN" | awk '$1 == "build" && $2 ~ /^GOEXPERIMENT=/ { sub(/^GOEXPERIMENT=/, "", $2); print $2 }')
 CGO_ENABLED=0 GOEXPERIMENT=$goexp go build -o "$tmp/build/hello" ./bench/hello && install -m 0755 "$tmp/build/hello" "$tmp/hello"
 CGO_ENABLED=0 GOEXPERIMENT=$goexp go build -o "$tmp/build/floor" ./bench/floor && install -m 0755 "$tmp/build/floor" "$tmp/floor"
+# And with Go's default GOEXPERIMENT, for the run-in-turn line: the ratio to a plain `go build` hello-world.
+CGO_ENABLED=0 GOEXPERIMENT= go build -o "$tmp/build/hello-default" ./bench/hello && install -m 0755 "$tmp/build/hello-default" "$tmp/hello-default"
 go build -o "$tmp/interleave" ./bench/interleave
 CGO_ENABLED=0 go build -o "$tmp/connhold" ./bench/connhold
 
@@ -250,8 +252,9 @@ w_floor=$(mean "$tmp/diff.json" 3); w_version=$(mean "$tmp/diff.json" 4)
 m_diff=$(median "$tmp/diff.json" 0); m_hello=$(median "$tmp/diff.json" 1); m_sysctl=$(median "$tmp/diff.json" 2)
 m_floor=$(median "$tmp/diff.json" 3); m_version=$(median "$tmp/diff.json" 4)
 # The same commands again, run in turn (bench/interleave says why), RUNS * 3 rounds.
-mapfile -t inter < <("$tmp/interleave" "$((RUNS * 3))" "$tmp/hello" "$BIN diff $PROFILE" "$BIN version" "$tmp/floor")
-[ "${#inter[@]}" = 4 ] || die "bench/interleave printed ${#inter[@]} lines"
+mapfile -t inter < <("$tmp/interleave" "$((RUNS * 3))" "$tmp/hello" "$BIN diff $PROFILE" "$BIN version" "$tmp/floor" "$tmp/hello-default")
+[ "${#inter[@]}" = 5 ] || die "bench/interleave printed ${#inter[@]} lines"
+inter_default=$(awk -v d="$(cut -d' ' -f1 <<<"${inter[1]}")" -v h="$(cut -d' ' -f1 <<<"${inter[4]}")" 'BEGIN { printf "%.2f", d / h }')
 ni() { awk -v k="$1" '$1 == k { print $2 }' "$tmp/ns-instr.txt"; }
 mkdir -p "$(dirname "$OUT")"
 {
@@ -272,9 +275,13 @@ mkdir -p "$(dirname "$OUT")"
   echo "| hello-world + cobra + yaml init (bench/floor) | $(mi "$i_floor") M | $(ratio "$i_floor" "$i_hello")x | $w_floor ms | $(ratio "$w_floor" "$w_hello")x | $(ratio "$w_floor" "$w_sysctl")x | $m_floor ms | $(ratio "$m_floor" "$m_hello")x |"
   echo "| \`tcptune version\` | $(mi "$i_version") M | $(ratio "$i_version" "$i_hello")x | $w_version ms | $(ratio "$w_version" "$w_hello")x | $(ratio "$w_version" "$w_sysctl")x | $m_version ms | $(ratio "$m_version" "$m_hello")x |"
   echo
-  echo "Run in turn instead (hello, diff, version, floor, hello, ...; $((RUNS * 3)) rounds, bench/interleave), median wall"
+  echo "Run in turn instead (hello, diff, version, floor, default hello, hello, ...; $((RUNS * 3)) rounds, bench/interleave), median wall"
   echo "vs hello-world: \`tcptune diff $PROFILE\` $(cut -d' ' -f2 <<<"${inter[1]}")x ($(cut -d' ' -f1 <<<"${inter[1]}") ms,"
-  echo "hello-world $(cut -d' ' -f1 <<<"${inter[0]}") ms), \`tcptune version\` $(cut -d' ' -f2 <<<"${inter[2]}")x, bench/floor $(cut -d' ' -f2 <<<"${inter[3]}")x."
+  echo "hello-world $(cut -d' ' -f1 <<<"${inter[0]}") ms), \`tcptune version\` $(cut -d' ' -f2 <<<"${inter[2]}")x, bench/floor $(cut -d' ' -f2 <<<"${inter[3]}")x;"
+  echo "diff vs a hello-world built with Go's default GOEXPERIMENT ($(cut -d' ' -f1 <<<"${inter[4]}") ms): ${inter_default}x."
+  echo
+  echo "Every binary runs as installed (install(1)), not as the linker wrote it, and hello-world and the floor are built as"
+  echo "tcptune was (static; GOEXPERIMENT=${goexp:-none}, from its build info): scripts/bench.sh says why."
   echo
   echo "Targets (issue 15): diff within 1.5x of hello-world in wall time, within 3x in instructions. The medians are the"
   echo "steadier wall figures: a loaded machine adds long runs to the mean, and to whichever command runs while it lasts."
