@@ -4,18 +4,20 @@ import (
 	"errors"
 
 	"github.com/tcptune/tcptune/sysctl"
+	"github.com/tcptune/tcptune/validate"
 )
 
-// The live sysctls the rules compare counters against.
+// The live sysctls the rules compare counters against; the ones validate
+// judges too are validate's (one declaration of each kernel fact).
 var (
 	keySomaxconn         = sysctl.Known("net.core.somaxconn", "net/core/somaxconn")
-	keyMaxSynBacklog     = sysctl.Known("net.ipv4.tcp_max_syn_backlog", "net/ipv4/tcp_max_syn_backlog")
-	keyAbortOnOverflow   = sysctl.Known("net.ipv4.tcp_abort_on_overflow", "net/ipv4/tcp_abort_on_overflow")
+	keyMaxSynBacklog     = validate.KeySynBacklog
+	keyAbortOnOverflow   = validate.KeyAbort
 	keySynackRetries     = sysctl.Known("net.ipv4.tcp_synack_retries", "net/ipv4/tcp_synack_retries") // named in fixes only
-	keySyncookies        = sysctl.Known("net.ipv4.tcp_syncookies", "net/ipv4/tcp_syncookies")
-	keyTwReuse           = sysctl.Known("net.ipv4.tcp_tw_reuse", "net/ipv4/tcp_tw_reuse")
+	keySyncookies        = validate.KeySyncookies
+	keyTwReuse           = validate.KeyTwReuse
 	keyTwRecycle         = sysctl.Known("net.ipv4.tcp_tw_recycle", "net/ipv4/tcp_tw_recycle") // removed in Linux 4.12
-	keyPortRange         = sysctl.Known("net.ipv4.ip_local_port_range", "net/ipv4/ip_local_port_range")
+	keyPortRange         = validate.KeyPortRange
 	keyMaxTwBuckets      = sysctl.Known("net.ipv4.tcp_max_tw_buckets", "net/ipv4/tcp_max_tw_buckets")
 	keyMaxOrphans        = sysctl.Known("net.ipv4.tcp_max_orphans", "net/ipv4/tcp_max_orphans")
 	keyFinTimeout        = sysctl.Known("net.ipv4.tcp_fin_timeout", "net/ipv4/tcp_fin_timeout")

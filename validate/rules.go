@@ -7,15 +7,25 @@ import (
 	"github.com/tcptune/tcptune/sysctl"
 )
 
+// Keys that doctor's rules read too: declared once, here, with the other
+// kernel facts (the catalog), and used by both packages.
+var (
+	KeyPortRange  = sysctl.Known("net.ipv4.ip_local_port_range", "net/ipv4/ip_local_port_range")
+	KeyAbort      = sysctl.Known("net.ipv4.tcp_abort_on_overflow", "net/ipv4/tcp_abort_on_overflow")
+	KeySynBacklog = sysctl.Known("net.ipv4.tcp_max_syn_backlog", "net/ipv4/tcp_max_syn_backlog")
+	KeySyncookies = sysctl.Known("net.ipv4.tcp_syncookies", "net/ipv4/tcp_syncookies")
+	KeyTwReuse    = sysctl.Known("net.ipv4.tcp_tw_reuse", "net/ipv4/tcp_tw_reuse")
+)
+
 var (
 	keyRmem         = sysctl.Known("net.ipv4.tcp_rmem", "net/ipv4/tcp_rmem")
 	keyWmem         = sysctl.Known("net.ipv4.tcp_wmem", "net/ipv4/tcp_wmem")
-	keyPortRange    = sysctl.Known("net.ipv4.ip_local_port_range", "net/ipv4/ip_local_port_range")
+	keyPortRange    = KeyPortRange
 	keyReserved     = sysctl.Known("net.ipv4.ip_local_reserved_ports", "net/ipv4/ip_local_reserved_ports")
 	keyUnprivStart  = sysctl.Known("net.ipv4.ip_unprivileged_port_start", "net/ipv4/ip_unprivileged_port_start")
-	keyAbort        = sysctl.Known("net.ipv4.tcp_abort_on_overflow", "net/ipv4/tcp_abort_on_overflow")
-	keySynBacklog   = sysctl.Known("net.ipv4.tcp_max_syn_backlog", "net/ipv4/tcp_max_syn_backlog")
-	keySyncookies   = sysctl.Known("net.ipv4.tcp_syncookies", "net/ipv4/tcp_syncookies")
+	keyAbort        = KeyAbort
+	keySynBacklog   = KeySynBacklog
+	keySyncookies   = KeySyncookies
 	keyCongestion   = sysctl.Known("net.ipv4.tcp_congestion_control", "net/ipv4/tcp_congestion_control")
 	keyAvailableCCs = sysctl.Known("net.ipv4.tcp_available_congestion_control", "net/ipv4/tcp_available_congestion_control")
 )
@@ -32,7 +42,7 @@ func (c *checker) rules() {
 }
 
 var (
-	keyTwReuse    = sysctl.Known("net.ipv4.tcp_tw_reuse", "net/ipv4/tcp_tw_reuse")
+	keyTwReuse    = KeyTwReuse
 	keyTimestamps = sysctl.Known("net.ipv4.tcp_timestamps", "net/ipv4/tcp_timestamps")
 )
 
