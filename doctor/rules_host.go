@@ -6,6 +6,7 @@ import (
 
 	"github.com/tcptune/tcptune/profiles"
 	"github.com/tcptune/tcptune/sysctl"
+	"github.com/tcptune/tcptune/validate"
 )
 
 // softnetRule: softnet_stat's dropped column counts packets dropped because
@@ -61,8 +62,8 @@ func ephemeralPortRule(w *Window, _ []ListenerReport) []Finding {
 	if st == nil || st.TW == nil {
 		return nil
 	}
-	lo, ok1 := w.After.Sysctls.Int(keyPortRange, 0)
-	hi, ok2 := w.After.Sysctls.Int(keyPortRange, 1)
+	lo, ok1 := w.After.Sysctls.Int(validate.KeyPortRange, 0)
+	hi, ok2 := w.After.Sysctls.Int(validate.KeyPortRange, 1)
 	if !ok1 || !ok2 || hi < lo {
 		return nil
 	}
@@ -76,7 +77,7 @@ func ephemeralPortRule(w *Window, _ []ListenerReport) []Finding {
 		f.Severity = Critical
 	}
 	f.Evidence = []Evidence{valueEvidence("sockstat.TCP.tw", tw)}
-	for _, k := range []sysctl.Key{keyPortRange, keyTwReuse} {
+	for _, k := range []sysctl.Key{validate.KeyPortRange, validate.KeyTwReuse} {
 		if e, ok := sysctlEvidence(w.After.Sysctls, k); ok {
 			f.Evidence = append(f.Evidence, e)
 		}
@@ -87,7 +88,7 @@ func ephemeralPortRule(w *Window, _ []ListenerReport) []Finding {
 		"size of net.ipv4.ip_local_port_range, connect() fails with EADDRNOTAVAIL (\"cannot assign requested address\") or " +
 		"slows down searching for a free port. The count includes server-side TIME_WAIT, which holds no ephemeral port, " +
 		"so treat it as an upper bound. A wider range and tcp_tw_reuse=1 help; keeping connections alive helps most."
-	f.Fix = profileFix("high-concurrency", keyPortRange, keyTwReuse)
+	f.Fix = profileFix("high-concurrency", validate.KeyPortRange, validate.KeyTwReuse)
 	return []Finding{f}
 }
 

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/tcptune/tcptune/sysctl"
+	"github.com/tcptune/tcptune/validate"
 )
 
 // acceptQueueRule: ListenOverflows rising means a handshake completed while
@@ -28,8 +29,8 @@ func acceptQueueRule(w *Window, ls []ListenerReport) []Finding {
 		f.Evidence = append(f.Evidence, dr)
 	}
 	n := max(dOv, dDr)
-	abort, haveAbort := w.After.Sysctls.Int(keyAbortOnOverflow, 0)
-	if e, ok := sysctlEvidence(w.After.Sysctls, keyAbortOnOverflow); ok {
+	abort, haveAbort := w.After.Sysctls.Int(validate.KeyAbort, 0)
+	if e, ok := sysctlEvidence(w.After.Sysctls, validate.KeyAbort); ok {
 		f.Evidence = append(f.Evidence, e)
 	}
 	if e, ok := sysctlEvidence(w.After.Sysctls, keySomaxconn); ok {
@@ -62,7 +63,7 @@ func acceptQueueRule(w *Window, ls []ListenerReport) []Finding {
 			"read or write fails with \"connection reset by peer\" (ECONNRESET). Set tcp_abort_on_overflow back to 0 so the " +
 			"kernel drops the final ACK instead and the client retransmits while the server catches up, and give the " +
 			"listener a larger queue."
-		keys = append(keys, keyAbortOnOverflow)
+		keys = append(keys, validate.KeyAbort)
 	} else {
 		f.Summary = fmt.Sprintf("%s overflowed %d times %s; clients see slow or timed-out connects", where, n, window)
 		f.Explanation = "Connections completed the TCP handshake while the application was not calling accept() fast enough " +
@@ -133,7 +134,7 @@ func synQueueRule(w *Window, ls []ListenerReport) []Finding {
 		return nil
 	}
 	f := Finding{ID: "syn-queue-overflow", Severity: Critical, Evidence: []Evidence{e}}
-	for _, k := range []sysctl.Key{keySyncookies, keyMaxSynBacklog, keySomaxconn} {
+	for _, k := range []sysctl.Key{validate.KeySyncookies, validate.KeySynBacklog, keySomaxconn} {
 		if e, ok := sysctlEvidence(w.After.Sysctls, k); ok {
 			f.Evidence = append(f.Evidence, e)
 		}
@@ -143,7 +144,7 @@ func synQueueRule(w *Window, ls []ListenerReport) []Finding {
 		"and no syncookie was sent (syncookies off, or the listener's accept queue full as well). Each dropped SYN costs " +
 		"the client a retransmit: connects take 1 s, 3 s, 7 s longer or time out. A listener's SYN queue holds as many " +
 		"requests as its accept queue limit; with syncookies off, tcp_max_syn_backlog also caps it."
-	f.Fix = profileFix("syn-flood", keySyncookies, keyMaxSynBacklog, keySomaxconn)
+	f.Fix = profileFix("syn-flood", validate.KeySyncookies, validate.KeySynBacklog, keySomaxconn)
 	f.Fix.Restart = restartText(busy(ls), "")
 	return []Finding{f}
 }
@@ -166,7 +167,7 @@ func synFloodRule(w *Window, _ []ListenerReport) []Finding {
 			f.Evidence = append(f.Evidence, x.e)
 		}
 	}
-	if e, ok := sysctlEvidence(w.After.Sysctls, keySyncookies); ok {
+	if e, ok := sysctlEvidence(w.After.Sysctls, validate.KeySyncookies); ok {
 		f.Evidence = append(f.Evidence, e)
 	}
 	f.Summary = fmt.Sprintf("SYN queue overflowed %s: %d syncookies sent, %d invalid cookies received", windowText(w), max(dc, ds), df)
@@ -174,7 +175,7 @@ func synFloodRule(w *Window, _ []ListenerReport) []Finding {
 		"syncookies instead of queue slots. Legitimate clients still connect, but connections set up by a cookie lose " +
 		"some TCP options (window scaling is kept only with timestamps). Many cookies with few completed connections, or " +
 		"rising SyncookiesFailed, point at a SYN flood; a burst of real clients on a listener with a small backlog looks the same."
-	f.Fix = profileFix("syn-flood", keySyncookies, keyMaxSynBacklog, keySynackRetries)
+	f.Fix = profileFix("syn-flood", validate.KeySyncookies, validate.KeySynBacklog, keySynackRetries)
 	return []Finding{f}
 }
 

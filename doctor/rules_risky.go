@@ -1,31 +1,34 @@
 package doctor
 
-import "github.com/tcptune/tcptune/profiles"
+import (
+	"github.com/tcptune/tcptune/profiles"
+	"github.com/tcptune/tcptune/validate"
+)
 
 // riskySettingRule flags live values known to cause trouble, whatever the
 // counters say.
 func riskySettingRule(w *Window, _ []ListenerReport) []Finding {
 	s := w.After.Sysctls
 	var out []Finding
-	if v, ok := s.Int(keyAbortOnOverflow, 0); ok && v != 0 {
+	if v, ok := s.Int(validate.KeyAbort, 0); ok && v != 0 {
 		f := Finding{ID: "risky-setting", Severity: Warning,
 			Summary: "net.ipv4.tcp_abort_on_overflow=1: a full accept queue resets clients (\"connection reset by peer\")",
 			Explanation: "With 1, every connection that completes its handshake while the accept queue is full is answered " +
 				"with a reset, so a short burst turns into client errors instead of a short delay. 0 (the default) lets " +
 				"the client retransmit while the server catches up. Use 1 only when clients must fail fast and retry elsewhere.",
 		}
-		f.Evidence, _ = one(sysctlEvidence(s, keyAbortOnOverflow))
-		f.Fix = profileFix("high-concurrency", keyAbortOnOverflow)
+		f.Evidence, _ = one(sysctlEvidence(s, validate.KeyAbort))
+		f.Fix = profileFix("high-concurrency", validate.KeyAbort)
 		out = append(out, f)
 	}
-	if v, ok := s.Int(keySyncookies, 0); ok && v == 0 {
+	if v, ok := s.Int(validate.KeySyncookies, 0); ok && v == 0 {
 		f := Finding{ID: "risky-setting", Severity: Warning,
 			Summary: "net.ipv4.tcp_syncookies=0: a SYN flood or a burst fills the SYN queue and real clients are dropped",
 			Explanation: "Without syncookies a full SYN queue drops new connection requests; a SYN flood then locks out " +
 				"legitimate clients. With 1 (the default) the kernel falls back to cookies only when a queue overflows.",
 		}
-		f.Evidence, _ = one(sysctlEvidence(s, keySyncookies))
-		f.Fix = profileFix("syn-flood", keySyncookies)
+		f.Evidence, _ = one(sysctlEvidence(s, validate.KeySyncookies))
+		f.Fix = profileFix("syn-flood", validate.KeySyncookies)
 		out = append(out, f)
 	}
 	// tcp_tw_recycle was removed in Linux 4.12 (commit 4396e46187ca); on

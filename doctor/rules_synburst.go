@@ -1,6 +1,10 @@
 package doctor
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/tcptune/tcptune/validate"
+)
 
 // tellSynBurst tells a SYN flood apart from a surge of real clients. Both
 // fill the SYN queue and make the kernel send syncookies; a real client
@@ -31,6 +35,6 @@ func tellSynBurst(w *Window, fs []Finding) {
 			"with syncookies. Most cookies came back (SyncookiesRecv), so these were real clients completing their " +
 			"handshakes, not a flood: give the listener a longer SYN queue and accept queue (tcp_max_syn_backlog, " +
 			"somaxconn and its own backlog). Connections set up by a cookie lose some TCP options."
-		f.Fix = profileFix("high-concurrency", keyMaxSynBacklog, keySomaxconn)
+		f.Fix = profileFix("high-concurrency", validate.KeySynBacklog, keySomaxconn)
 	}
 }

@@ -11,13 +11,8 @@ import (
 // judges too are validate's (one declaration of each kernel fact).
 var (
 	keySomaxconn         = sysctl.Known("net.core.somaxconn", "net/core/somaxconn")
-	keyMaxSynBacklog     = validate.KeySynBacklog
-	keyAbortOnOverflow   = validate.KeyAbort
 	keySynackRetries     = sysctl.Known("net.ipv4.tcp_synack_retries", "net/ipv4/tcp_synack_retries") // named in fixes only
-	keySyncookies        = validate.KeySyncookies
-	keyTwReuse           = validate.KeyTwReuse
-	keyTwRecycle         = sysctl.Known("net.ipv4.tcp_tw_recycle", "net/ipv4/tcp_tw_recycle") // removed in Linux 4.12
-	keyPortRange         = validate.KeyPortRange
+	keyTwRecycle         = sysctl.Known("net.ipv4.tcp_tw_recycle", "net/ipv4/tcp_tw_recycle")         // removed in Linux 4.12
 	keyMaxTwBuckets      = sysctl.Known("net.ipv4.tcp_max_tw_buckets", "net/ipv4/tcp_max_tw_buckets")
 	keyMaxOrphans        = sysctl.Known("net.ipv4.tcp_max_orphans", "net/ipv4/tcp_max_orphans")
 	keyFinTimeout        = sysctl.Known("net.ipv4.tcp_fin_timeout", "net/ipv4/tcp_fin_timeout")
@@ -28,8 +23,8 @@ var (
 )
 
 var doctorKeys = []sysctl.Key{
-	keySomaxconn, keyMaxSynBacklog, keyAbortOnOverflow, keySyncookies, keyTwReuse, keyTwRecycle,
-	keyPortRange, keyMaxTwBuckets, keyMaxOrphans, keyFinTimeout, keyTCPMem,
+	keySomaxconn, validate.KeySynBacklog, validate.KeyAbort, validate.KeySyncookies, validate.KeyTwReuse, keyTwRecycle,
+	validate.KeyPortRange, keyMaxTwBuckets, keyMaxOrphans, keyFinTimeout, keyTCPMem,
 	keyNetdevMaxBacklog, keyNetdevBudget, keyNetdevBudgetUsecs,
 }
 

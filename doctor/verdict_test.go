@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tcptune/tcptune/sysctl"
+	"github.com/tcptune/tcptune/validate"
 )
 
 // TestResultUnknown: a tree where nothing is readable is "unknown", never
@@ -96,7 +97,7 @@ func TestAlreadyAppliedNotRecommended(t *testing.T) {
 		applied   bool
 	}{{"65535", true}, {"100000", true}, {"4096", false}} {
 		s := &Snapshot{TCPExt: Counters{"ListenOverflows": 40, "ListenDrops": 40}, TCP: Counters{},
-			Sysctls: Sysctls{keySomaxconn: sysctlValue(t, tc.somaxconn), keyAbortOnOverflow: sysctlValue(t, "0")}}
+			Sysctls: Sysctls{keySomaxconn: sysctlValue(t, tc.somaxconn), validate.KeyAbort: sysctlValue(t, "0")}}
 		r := Analyze(&Window{After: s})
 		f := findingByID(r, "accept-queue-overflow")
 		if f == nil {

@@ -207,9 +207,6 @@ func (f *FS) checkWritable(op string, k Key, r *os.Root) error {
 	if err != nil {
 		return f.classify(op, k, r, err)
 	}
-	if st.IsDir() {
-		return &Error{Op: op, Key: k, Path: f.FullPath(k), Class: ErrNotPresent, Err: errors.New("is a directory")}
-	}
 	if !st.Mode().IsRegular() {
 		return f.notRegularErr(op, k, st.Mode())
 	}
@@ -267,13 +264,16 @@ func (f *FS) notRegular(op string, k Key, file *os.File) error {
 	if st.Mode().IsRegular() {
 		return nil
 	}
-	if st.IsDir() {
-		return &Error{Op: op, Key: k, Path: f.FullPath(k), Class: ErrNotPresent, Err: errors.New("is a directory")}
-	}
 	return f.notRegularErr(op, k, st.Mode())
 }
 
+// notRegularErr is the error for a key whose file has mode: a directory is
+// ErrNotPresent (a key is never a directory), anything else not regular is
+// named by its type.
 func (f *FS) notRegularErr(op string, k Key, mode fs.FileMode) error {
+	if mode.IsDir() {
+		return &Error{Op: op, Key: k, Path: f.FullPath(k), Class: ErrNotPresent, Err: errors.New("is a directory")}
+	}
 	return &Error{Op: op, Key: k, Path: f.FullPath(k), Err: fmt.Errorf("not a regular file (%v): a sysctl is a file under the root", mode.Type())}
 }
 

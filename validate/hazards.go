@@ -56,7 +56,7 @@ func (c *checker) hazards() {
 // that covers a listener, or the NodePort range on a node running kubelet,
 // should come with those ports reserved.
 func (c *checker) portHazards() {
-	s, in := c.r.Setting(keyPortRange)
+	s, in := c.r.Setting(KeyPortRange)
 	if !in || c.k.Listeners == nil {
 		return
 	}

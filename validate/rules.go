@@ -20,12 +20,8 @@ var (
 var (
 	keyRmem         = sysctl.Known("net.ipv4.tcp_rmem", "net/ipv4/tcp_rmem")
 	keyWmem         = sysctl.Known("net.ipv4.tcp_wmem", "net/ipv4/tcp_wmem")
-	keyPortRange    = KeyPortRange
 	keyReserved     = sysctl.Known("net.ipv4.ip_local_reserved_ports", "net/ipv4/ip_local_reserved_ports")
 	keyUnprivStart  = sysctl.Known("net.ipv4.ip_unprivileged_port_start", "net/ipv4/ip_unprivileged_port_start")
-	keyAbort        = KeyAbort
-	keySynBacklog   = KeySynBacklog
-	keySyncookies   = KeySyncookies
 	keyCongestion   = sysctl.Known("net.ipv4.tcp_congestion_control", "net/ipv4/tcp_congestion_control")
 	keyAvailableCCs = sysctl.Known("net.ipv4.tcp_available_congestion_control", "net/ipv4/tcp_available_congestion_control")
 )
@@ -42,7 +38,6 @@ func (c *checker) rules() {
 }
 
 var (
-	keyTwReuse    = KeyTwReuse
 	keyTimestamps = sysctl.Known("net.ipv4.tcp_timestamps", "net/ipv4/tcp_timestamps")
 )
 
@@ -51,12 +46,12 @@ var (
 // timestamp (tcptw->tw_ts_recent_stamp), so tcp_tw_reuse does nothing with
 // tcp_timestamps = 0.
 func (c *checker) twReuseTimestamps() {
-	tr, inTr := c.r.Setting(keyTwReuse)
+	tr, inTr := c.r.Setting(KeyTwReuse)
 	ts, inTs := c.r.Setting(keyTimestamps)
 	if !inTr && !inTs {
 		return
 	}
-	reuse, _, ok1 := c.effective(keyTwReuse, 1)
+	reuse, _, ok1 := c.effective(KeyTwReuse, 1)
 	stamps, from, ok2 := c.effective(keyTimestamps, 1)
 	if !ok1 || !ok2 || reuse[0] == 0 || stamps[0] != 0 {
 		return
@@ -127,13 +122,13 @@ func (c *checker) bufferOrder(k sysctl.Key) {
 // profile sets any of the three; the diagnostic goes to the setting the
 // profile has, the port range first.
 func (c *checker) portRange() {
-	rangeSet, hasRange := c.r.Setting(keyPortRange)
+	rangeSet, hasRange := c.r.Setting(KeyPortRange)
 	startSet, hasStart := c.r.Setting(keyUnprivStart)
 	resSet, hasRes := c.r.Setting(keyReserved)
 	if !hasRange && !hasStart && !hasRes {
 		return
 	}
-	pr, prFrom, ok := c.effective(keyPortRange, 2)
+	pr, prFrom, ok := c.effective(KeyPortRange, 2)
 	if !ok {
 		return
 	}
@@ -158,7 +153,7 @@ func (c *checker) portRange() {
 				"low end %d is below ip_unprivileged_port_start %d (%s); the kernel refuses the write", lo, st[0], stFrom)
 		} else {
 			c.add(SevError, startSet, startSet.ValuePos,
-				fmt.Sprintf("keep it at most %d, or raise the low end of %s in the profile", lo, keyPortRange),
+				fmt.Sprintf("keep it at most %d, or raise the low end of %s in the profile", lo, KeyPortRange),
 				"%d is above the low end %d of ip_local_port_range (%s); the kernel refuses the write", st[0], lo, prFrom)
 		}
 	}
@@ -194,7 +189,7 @@ func otherParity(hi int64) int64 {
 // client thinks is established, which is the "connection reset by peer" this
 // tool exists to cure.
 func (c *checker) abortOnOverflow() {
-	s, in := c.r.Setting(keyAbort)
+	s, in := c.r.Setting(KeyAbort)
 	if !in || s.Value != "1" {
 		return
 	}
@@ -207,11 +202,11 @@ func (c *checker) abortOnOverflow() {
 // tcp_max_syn_backlog only when tcp_syncookies is 0; otherwise a full SYN
 // queue (bounded by the listen backlog) falls back to cookies.
 func (c *checker) synBacklog() {
-	s, in := c.r.Setting(keySynBacklog)
+	s, in := c.r.Setting(KeySynBacklog)
 	if !in {
 		return
 	}
-	sc, from, ok := c.effective(keySyncookies, 1)
+	sc, from, ok := c.effective(KeySyncookies, 1)
 	if !ok || sc[0] == 0 {
 		return
 	}
